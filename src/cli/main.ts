@@ -1,0 +1,32 @@
+import { Command, CommanderError } from 'commander';
+import { registerCheckConfig } from './commands/check-config.ts';
+
+/** Exit code for a wrong flag or argument. */
+export const USAGE_EXIT = 2;
+
+/** Builds the `zmq-notify` command line with every subcommand registered. */
+export function buildProgram(): Command {
+  const program = new Command('zmq-notify')
+    .description('Turns a job scheduler\'s ZeroMQ events into Discord notifications, and publishes such events.')
+    .showHelpAfterError('(run with --help for usage)')
+    .exitOverride()
+    .configureOutput({ writeErr: (s) => process.stderr.write(s) });
+  registerCheckConfig(program);
+  for (const command of program.commands) command.exitOverride().showHelpAfterError(true);
+  return program;
+}
+
+/** Runs the CLI with the given argv and resolves to the process exit code. */
+export async function main(argv: string[]): Promise<number> {
+  const program = buildProgram();
+  try {
+    await program.parseAsync(argv);
+    return typeof process.exitCode === 'number' ? process.exitCode : 0;
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help') return 0;
+      return USAGE_EXIT;
+    }
+    throw err;
+  }
+}

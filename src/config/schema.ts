@@ -1,0 +1,114 @@
+import { z } from 'zod';
+
+/** A Discord ID: a string of digits. A safe integer is accepted and turned into its digits. */
+export const snowflake = z
+  .union([z.string(), z.number().int().nonnegative().refine(Number.isSafeInteger)])
+  .transform((v) => String(v))
+  .pipe(z.string().regex(/^\d{1,20}$/, 'a Discord ID (a snowflake: a string of up to 20 digits)'));
+
+const endpoint = z
+  .string()
+  .regex(/^(tcp|ipc|inproc|pgm|epgm|ws|wss):\/\/.+/, 'a ZeroMQ endpoint such as tcp://127.0.0.1:4243 or ipc:///tmp/events.sock');
+
+const port = z.number().int().min(0).max(65535);
+const host = z.string().min(1);
+const positiveInt = z.number().int().positive();
+
+export const severities = ['debug', 'info', 'warning', 'error', 'critical'] as const;
+export type Severity = (typeof severities)[number];
+
+const channels = z
+  .object({
+    job_failed: snowflake.nullish(),
+    job_executed: snowflake.nullish(),
+    handler_status: snowflake.nullish(),
+    scheduler: snowflake.nullish(),
+  })
+  .strict();
+
+/** The configuration file's schema; defaults here are the ones every deployment gets. */
+export const configSchema = z
+  .object({
+    zmq_pub_address: z.union([endpoint, z.array(endpoint).min(1)]).default('tcp://127.0.0.1:4243'),
+    topics: z.array(z.string()).default(['job.', 'handler.', 'scheduler.']),
+    notification_channels: channels.default({}),
+    filters: z
+      .object({
+        notify_only_on_failure: z.boolean().default(false),
+        min_severity: z
+          .string()
+          .transform((s) => (s.toLowerCase() === 'warn' ? 'warning' : s.toLowerCase()))
+          .pipe(z.enum(severities))
+          .default('info'),
+      })
+      .strict()
+      .default({ notify_only_on_failure: false, min_severity: 'info' }),
+    subscriber: z
+      .object({
+        receive_hwm: positiveInt.default(100_000),
+        reconnect_interval_ms: positiveInt.default(100),
+        reconnect_max_interval_ms: z.number().int().nonnegative().default(5_000),
+        max_payload_bytes: positiveInt.default(1_048_576),
+      })
+      .strict()
+      .default({ receive_hwm: 100_000, reconnect_interval_ms: 100, reconnect_max_interval_ms: 5_000, max_payload_bytes: 1_048_576 }),
+    discord: z
+      .object({
+        token_env: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'an environment variable name').default('DISCORD_TOKEN'),
+        guild_id: snowflake.nullish(),
+        application_id: snowflake.nullish(),
+      })
+      .strict()
+      .default({ token_env: 'DISCORD_TOKEN' }),
+    queue: z
+      .object({
+        capacity: positiveInt.default(10_000),
+        /** Topic prefix → priority; the longest matching prefix wins, higher outranks lower. */
+        priorities: z.record(z.string(), z.number().int()).default({
+          'job.failed': 100,
+          'scheduler.stopped': 100,
+          'scheduler.heartbeat': 0,
+        }),
+        default_priority: z.number().int().default(50),
+      })
+      .strict()
+      .default({
+        capacity: 10_000,
+        priorities: { 'job.failed': 100, 'scheduler.stopped': 100, 'scheduler.heartbeat': 0 },
+        default_priority: 50,
+      }),
+    dispatcher: z
+      .object({
+        concurrency: positiveInt.default(16),
+        handler_timeout_ms: positiveInt.default(10_000),
+        max_events_per_second: positiveInt.nullable().default(null),
+      })
+      .strict()
+      .default({ concurrency: 16, handler_timeout_ms: 10_000, max_events_per_second: null }),
+    http: z
+      .object({ enabled: z.boolean().default(true), host: host.default('127.0.0.1'), port: port.default(9464) })
+      .strict()
+      .default({ enabled: true, host: '127.0.0.1', port: 9464 }),
+    shutdown: z
+      .object({ drain_timeout_ms: z.number().int().nonnegative().default(10_000) })
+      .strict()
+      .default({ drain_timeout_ms: 10_000 }),
+    modules: z.array(z.string().min(1)).default([]),
+    sandbox: z
+      .object({
+        host: host.default('127.0.0.1'),
+        port: port.default(8099),
+        /** Name of an environment variable holding the sandbox's token; generated when unset. */
+        token_env: z.string().default('ZMQ_NOTIFY_SANDBOX_TOKEN'),
+        guild_name: z.string().min(1).max(100).default('zmq-notify sandbox'),
+      })
+      .strict()
+      .default({ host: '127.0.0.1', port: 8099, token_env: 'ZMQ_NOTIFY_SANDBOX_TOKEN', guild_name: 'zmq-notify sandbox' }),
+    log_level: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),
+  })
+  .strict();
+
+/** The validated configuration with every default filled in. */
+export type Config = z.output<typeof configSchema>;
+/** What a configuration file may contain. */
+export type ConfigInput = z.input<typeof configSchema>;

@@ -1,0 +1,32 @@
+import yaml from 'js-yaml';
+
+const baseInt = yaml.types.int;
+
+// js-yaml reads an unquoted 19-digit Discord ID as a Number and silently rounds its last digits.
+// Integers beyond Number's exact range keep their exact digits as a string instead.
+const exactInt = new yaml.Type('tag:yaml.org,2002:int', {
+  kind: 'scalar',
+  resolve: (data: string) => baseInt.resolve(data),
+  construct: (data: string) => {
+    const value = baseInt.construct(data) as number;
+    if (Number.isSafeInteger(value)) return value;
+    const digits = data.replace(/_/g, '');
+    return /^[-+]?\d+$/.test(digits) ? digits.replace(/^\+/, '') : value;
+  },
+});
+
+// The default schema's types in their usual order, with the int type swapped for the exact one.
+const exactSchema = yaml.FAILSAFE_SCHEMA.extend({
+  implicit: [yaml.types.null, yaml.types.bool, exactInt, yaml.types.float, yaml.types.timestamp, yaml.types.merge],
+  explicit: [yaml.types.binary, yaml.types.omap, yaml.types.pairs, yaml.types.set],
+});
+
+/** Parses YAML text, keeping integers too large for a JS number as their exact digit strings. */
+export function parseYaml(text: string, filename?: string): unknown {
+  return yaml.load(text, { schema: exactSchema, filename });
+}
+
+/** Serialises a value as YAML for people to read. */
+export function toYaml(value: unknown): string {
+  return yaml.dump(value, { lineWidth: 120, noRefs: true });
+}

@@ -1,0 +1,15 @@
+/** Delivery metadata: the envelope fields our publisher adds, and when the bot received it. */
+export interface EventMeta {
+  seq?: number;
+  ts?: string;
+  src?: string;
+  /** Milliseconds since the epoch when the subscriber decoded the message. */
+  receivedAt: number;
+}
+
+/** One scheduler event as handlers see it. */
+export interface ZmqEvent {
+  topic: string;
+  data: Record<string, unknown>;
+  meta: EventMeta;
+}
