@@ -1,6 +1,8 @@
 import yaml from 'js-yaml';
 
-const baseInt = yaml.types.int;
+// js-yaml exports its built-in types at runtime; @types/js-yaml does not declare them.
+const types = (yaml as unknown as { types: Record<'null' | 'bool' | 'int' | 'float' | 'timestamp' | 'merge' | 'binary' | 'omap' | 'pairs' | 'set', yaml.Type> }).types;
+const baseInt = types.int;
 
 // js-yaml reads an unquoted 19-digit Discord ID as a Number and silently rounds its last digits.
 // Integers beyond Number's exact range keep their exact digits as a string instead.
@@ -17,8 +19,8 @@ const exactInt = new yaml.Type('tag:yaml.org,2002:int', {
 
 // The default schema's types in their usual order, with the int type swapped for the exact one.
 const exactSchema = yaml.FAILSAFE_SCHEMA.extend({
-  implicit: [yaml.types.null, yaml.types.bool, exactInt, yaml.types.float, yaml.types.timestamp, yaml.types.merge],
-  explicit: [yaml.types.binary, yaml.types.omap, yaml.types.pairs, yaml.types.set],
+  implicit: [types.null, types.bool, exactInt, types.float, types.timestamp, types.merge],
+  explicit: [types.binary, types.omap, types.pairs, types.set],
 });
 
 /** Parses YAML text, keeping integers too large for a JS number as their exact digit strings. */
