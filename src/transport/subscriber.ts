@@ -1,0 +1,331 @@
+import { EventEmitter } from 'node:events';
+import * as zmq from 'zeromq';
+import type { Logger } from '../observability/logger.ts';
+import { decodeMessage, type DecodeOptions, type MalformedFrame, type MalformedKind } from './codec.ts';
+import type { ZmqEvent } from './event.ts';
+import { SequenceTracker, type PublisherState } from './seq.ts';
+import { LogThrottle } from './throttle.ts';
+
+export type { PublisherState } from './seq.ts';
+
+/** Lifecycle of the ZeroMQ listener, as `/zmq_status` and health report it. */
+export type ListenerState = 'stopped' | 'starting' | 'running' | 'stopping';
+
+/** How a {@link Subscriber} connects and what it accepts. */
+export interface SubscriberOptions {
+  /** ZeroMQ endpoints to connect to (tcp://, ipc://, ...). */
+  endpoints: string[];
+  /** Topic prefixes to subscribe; an empty list subscribes to everything. */
+  topics: string[];
+  /** ZMQ_RCVHWM: messages queued per publisher before ZeroMQ drops. */
+  receiveHwm: number;
+  reconnectIntervalMs: number;
+  /** Upper bound of the exponential reconnect backoff; 0 keeps reconnectIntervalMs fixed. */
+  reconnectMaxIntervalMs: number;
+  /** Payloads larger than this are delivered truncated (kind `oversized`). */
+  maxPayloadBytes: number;
+  logger: Logger;
+}
+
+/** A malformed message as reported by the Subscriber's `malformed` event. */
+export type MalformedReport = MalformedFrame & { dropped: boolean };
+
+/** Events a {@link Subscriber} emits. Listeners run synchronously on the receive path. */
+export interface SubscriberEvents {
+  /** Every delivered event, salvaged malformed ones included. */
+  event: [ZmqEvent];
+  malformed: [MalformedReport];
+  gap: [{ src: string; expected: number; got: number; lost: number }];
+  'publisher-restart': [{ src: string; previousSeq: number; seq: number; lost: number }];
+  state: [ListenerState];
+  connection: [{ endpoint: string; connected: boolean }];
+}
+
+/** Counters since the Subscriber was constructed (they survive restarts). */
+export interface SubscriberStats {
+  /** Messages received, malformed ones included. */
+  received: number;
+  /** Events emitted as `event`. received = delivered + dropped malformed messages. */
+  delivered: number;
+  malformed: Record<string, number>;
+  lost: number;
+  publisherRestarts: number;
+  lastEventAt?: number;
+  /** Endpoints with a live connection now. */
+  connected: string[];
+}
+
+const MALFORMED_LOG_INTERVAL_MS = 60_000;
+const GAP_LOG_INTERVAL_MS = 10_000;
+const LISTENER_ERROR_LOG_INTERVAL_MS = 60_000;
+
+/**
+ * Receives scheduler events from one or more ZeroMQ PUB endpoints, decodes them, follows
+ * publisher sequence numbers and emits typed events. Can be stopped and started again.
+ */
+export class Subscriber extends EventEmitter<SubscriberEvents> {
+  readonly endpoints: string[];
+  readonly topics: string[];
+  private readonly options: SubscriberOptions;
+  // One options object for every message: decodeMessage stamps Date.now() itself.
+  private readonly decodeOptions: DecodeOptions;
+  private readonly logger: Logger;
+  private readonly tracker = new SequenceTracker();
+  private readonly malformedLog = new LogThrottle(MALFORMED_LOG_INTERVAL_MS);
+  private readonly gapLog = new LogThrottle(GAP_LOG_INTERVAL_MS);
+  private readonly listenerErrorLog = new LogThrottle(LISTENER_ERROR_LOG_INTERVAL_MS);
+  private readonly connected = new Set<string>();
+  private socket: zmq.Subscriber | undefined;
+  private loop: Promise<void> | undefined;
+  private current: ListenerState = 'stopped';
+  // start/stop/restart run one at a time, in call order.
+  private transition: Promise<void> = Promise.resolve();
+  // Whether the owner wants the listener running: a failed socket is replaced only then.
+  private wanted = false;
+  private recoveryTimer: NodeJS.Timeout | undefined;
+  private recoveryAttempts = 0;
+  private received = 0;
+  private delivered = 0;
+  private readonly malformedCounts: Record<string, number> = {};
+  private lastEventAt: number | undefined;
+
+  constructor(options: SubscriberOptions) {
+    super();
+    if (options.endpoints.length === 0) throw new RangeError('Subscriber needs at least one endpoint');
+    this.options = options;
+    this.decodeOptions = { maxPayloadBytes: options.maxPayloadBytes };
+    this.endpoints = [...options.endpoints];
+    this.topics = [...options.topics];
+    this.logger = options.logger;
+  }
+
+  /** The listener's lifecycle state. */
+  get state(): ListenerState {
+    return this.current;
+  }
+
+  /** Opens a new ZeroMQ socket, connects every endpoint and starts receiving. */
+  start(): Promise<void> {
+    this.wanted = true;
+    return this.serialize(() => this.open());
+  }
+
+  /** Closes the socket; events queued inside ZeroMQ but not yet received are discarded. */
+  stop(): Promise<void> {
+    this.wanted = false;
+    this.clearRecovery();
+    return this.serialize(() => this.close());
+  }
+
+  /** Stops and starts again with a fresh socket; safe while events are flowing. */
+  restart(): Promise<void> {
+    this.wanted = true;
+    this.clearRecovery();
+    return this.serialize(async () => {
+      await this.close();
+      await this.open();
+    });
+  }
+
+  /** What is known about each publisher seen, most recently seen first. */
+  publishers(): PublisherState[] {
+    return this.tracker.publishers();
+  }
+
+  /** Counters and connection state for health and `/zmq_status`. */
+  stats(): SubscriberStats {
+    const totals = this.tracker.totals();
+    const stats: SubscriberStats = {
+      received: this.received,
+      delivered: this.delivered,
+      malformed: { ...this.malformedCounts },
+      lost: totals.lost,
+      publisherRestarts: totals.restarts,
+      connected: [...this.connected],
+    };
+    if (this.lastEventAt !== undefined) stats.lastEventAt = this.lastEventAt;
+    return stats;
+  }
+
+  private serialize(step: () => Promise<void>): Promise<void> {
+    const run = this.transition.then(step);
+    this.transition = run.catch(() => undefined);
+    return run;
+  }
+
+  private setState(state: ListenerState): void {
+    this.current = state;
+    this.safeEmit('state', state);
+  }
+
+  private async open(): Promise<void> {
+    if (this.current === 'running') return;
+    this.setState('starting');
+    const { receiveHwm, reconnectIntervalMs, reconnectMaxIntervalMs } = this.options;
+    const socket = new zmq.Subscriber({
+      receiveHighWaterMark: receiveHwm,
+      reconnectInterval: reconnectIntervalMs,
+      reconnectMaxInterval: reconnectMaxIntervalMs,
+      // Nothing is ever sent but subscriptions, so closing never needs to wait.
+      linger: 0,
+    });
+    this.watchConnections(socket);
+    let endpoint = '';
+    try {
+      if (this.topics.length === 0) socket.subscribe();
+      else socket.subscribe(...this.topics);
+      for (endpoint of this.endpoints) socket.connect(endpoint);
+    } catch (err) {
+      socket.close();
+      this.setState('stopped');
+      throw new Error(`cannot connect the ZeroMQ subscriber to ${endpoint}: ${(err as Error).message}`, { cause: err });
+    }
+    this.socket = socket;
+    this.loop = this.receive(socket);
+    this.setState('running');
+    this.logger.info({ endpoints: this.endpoints, topics: this.topics.length === 0 ? ['(everything)'] : this.topics }, 'ZeroMQ subscriber started');
+  }
+
+  private async close(): Promise<void> {
+    if (this.current === 'stopped') return;
+    this.setState('stopping');
+    const socket = this.socket;
+    this.socket = undefined;
+    socket?.close();
+    await this.loop;
+    this.loop = undefined;
+    for (const endpoint of this.connected) this.safeEmit('connection', { endpoint, connected: false });
+    this.connected.clear();
+    this.setState('stopped');
+    this.logger.info('ZeroMQ subscriber stopped');
+  }
+
+  private watchConnections(socket: zmq.Subscriber): void {
+    const events = socket.events;
+    events.on('connect', ({ address }) => this.setConnected(socket, address, true));
+    events.on('disconnect', ({ address }) => this.setConnected(socket, address, false));
+    events.on('connect:retry', ({ address, interval }) => this.logger.debug({ endpoint: address, retryInMs: interval }, 'ZeroMQ endpoint not reachable; retrying'));
+    events.on('handshake:error:protocol', ({ address, error }) => this.logger.warn({ endpoint: address, err: error }, 'ZeroMQ handshake failed (protocol)'));
+    events.on('handshake:error:auth', ({ address, error }) => this.logger.warn({ endpoint: address, err: error }, 'ZeroMQ handshake failed (authentication)'));
+    events.on('handshake:error:other', ({ address, error }) => this.logger.warn({ endpoint: address, err: error }, 'ZeroMQ handshake failed'));
+  }
+
+  private setConnected(socket: zmq.Subscriber, endpoint: string, connected: boolean): void {
+    // Events from a socket that was already replaced describe a connection that no longer counts.
+    if (socket !== this.socket) return;
+    if (connected === this.connected.has(endpoint)) return;
+    if (connected) this.connected.add(endpoint);
+    else this.connected.delete(endpoint);
+    this.logger.info({ endpoint }, connected ? 'ZeroMQ publisher connected' : 'ZeroMQ publisher disconnected; reconnecting');
+    this.safeEmit('connection', { endpoint, connected });
+  }
+
+  private async receive(socket: zmq.Subscriber): Promise<void> {
+    try {
+      for await (const frames of socket) {
+        try {
+          this.handle(frames);
+        } catch (err) {
+          this.onListenerError(err);
+        }
+      }
+    } catch (err) {
+      if (socket !== this.socket) return;
+      this.logger.error({ err }, 'ZeroMQ receive failed; restarting the subscriber');
+      this.scheduleRecovery();
+      return;
+    }
+    if (socket === this.socket) {
+      this.logger.error('ZeroMQ socket closed unexpectedly; restarting the subscriber');
+      this.scheduleRecovery();
+    }
+  }
+
+  // The hot path: one call per message.
+  private handle(frames: Buffer[]): void {
+    this.received += 1;
+    const result = decodeMessage(frames, this.decodeOptions);
+    if (!result.ok) {
+      this.onMalformed(result.malformed, true, Date.now());
+      return;
+    }
+    const event = result.event;
+    const now = event.meta.receivedAt;
+    if (result.malformed !== undefined) this.onMalformed(result.malformed, false, now);
+    const { src, seq } = event.meta;
+    if (src !== undefined && seq !== undefined) this.trackSequence(src, seq, event.meta.ts, now);
+    this.delivered += 1;
+    this.lastEventAt = now;
+    this.recoveryAttempts = 0;
+    this.emit('event', event);
+  }
+
+  private trackSequence(src: string, seq: number, ts: string | undefined, now: number): void {
+    const seen = this.tracker.observe(src, seq, ts, now);
+    if (seen.kind === 'gap') {
+      const decision = this.gapLog.hit(src, now);
+      if (decision.log) {
+        this.logger.warn(
+          { src, expected: seen.expected, got: seen.got, lost: seen.lost, gapsNotLogged: decision.suppressed, lostTotal: this.tracker.get(src)?.lost },
+          `sequence gap from publisher ${src}: ${seen.lost} event(s) lost`,
+        );
+      }
+      this.safeEmit('gap', { src, expected: seen.expected, got: seen.got, lost: seen.lost });
+    } else if (seen.kind === 'restart') {
+      this.logger.warn({ src, previousSeq: seen.previousSeq, seq: seen.seq, lost: seen.lost }, `publisher ${src} restarted (seq ${seen.previousSeq} -> ${seen.seq})`);
+      this.safeEmit('publisher-restart', { src, previousSeq: seen.previousSeq, seq: seen.seq, lost: seen.lost });
+    }
+  }
+
+  private onMalformed(malformed: MalformedFrame, dropped: boolean, now: number): void {
+    const kind: MalformedKind = malformed.kind;
+    const total = (this.malformedCounts[kind] ?? 0) + 1;
+    this.malformedCounts[kind] = total;
+    const decision = this.malformedLog.hit(kind, now);
+    if (decision.log) {
+      this.logger.warn(
+        { kind, detail: malformed.detail, sample: malformed.sample, topic: malformed.topic, dropped, total, notLoggedSinceLast: decision.suppressed },
+        `malformed ZeroMQ message (${kind}), ${dropped ? 'dropped' : 'delivered as raw data'}; further ones of this kind are counted and logged at most once a minute`,
+      );
+    }
+    this.safeEmit('malformed', { ...malformed, dropped });
+  }
+
+  // A listener that throws must not take the receive loop (or the other listeners) with it.
+  private safeEmit<K extends keyof SubscriberEvents>(name: K, ...args: SubscriberEvents[K]): void {
+    try {
+      (this.emit as (name: K, ...args: SubscriberEvents[K]) => boolean)(name, ...args);
+    } catch (err) {
+      this.onListenerError(err);
+    }
+  }
+
+  private onListenerError(err: unknown): void {
+    const decision = this.listenerErrorLog.hit('listener', Date.now());
+    if (decision.log) this.logger.error({ err, notLoggedSinceLast: decision.suppressed }, 'a Subscriber event listener threw; the receive loop goes on');
+  }
+
+  private scheduleRecovery(): void {
+    this.clearRecovery();
+    const base = Math.max(this.options.reconnectIntervalMs, 100);
+    const ceiling = Math.max(this.options.reconnectMaxIntervalMs, base, 1_000);
+    const delay = Math.min(base * 2 ** this.recoveryAttempts, ceiling);
+    this.recoveryAttempts += 1;
+    this.recoveryTimer = setTimeout(() => {
+      this.recoveryTimer = undefined;
+      this.serialize(async () => {
+        if (!this.wanted) return;
+        await this.close();
+        await this.open();
+      }).catch((err: unknown) => {
+        this.logger.error({ err }, 'ZeroMQ subscriber could not restart itself; trying again');
+        if (this.wanted) this.scheduleRecovery();
+      });
+    }, delay);
+  }
+
+  private clearRecovery(): void {
+    if (this.recoveryTimer !== undefined) clearTimeout(this.recoveryTimer);
+    this.recoveryTimer = undefined;
+  }
+}

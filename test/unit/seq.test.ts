@@ -1,0 +1,99 @@
+import { describe, expect, it } from 'vitest';
+import { SequenceTracker } from '../../src/transport/seq.ts';
+
+function feed(tracker: SequenceTracker, src: string, seqs: number[]) {
+  return seqs.map((seq, i) => tracker.observe(src, seq, `2024-05-01T12:00:0${i % 10}Z`, 1000 + i));
+}
+
+describe('SequenceTracker', () => {
+  it('treats the first sight of a publisher as neither gap nor restart, even at seq 50', () => {
+    const tracker = new SequenceTracker();
+    expect(tracker.observe('a', 50)).toEqual({ kind: 'first' });
+    expect(tracker.get('a')).toMatchObject({ lastSeq: 50, received: 1, lost: 0, gaps: 0, restarts: 0 });
+  });
+
+  it('counts 1,2,3 as in order with nothing lost', () => {
+    const tracker = new SequenceTracker();
+    expect(feed(tracker, 'a', [1, 2, 3]).map((o) => o.kind)).toEqual(['first', 'next', 'next']);
+    expect(tracker.totals()).toEqual({ lost: 0, gaps: 0, restarts: 0, evicted: 0 });
+  });
+
+  it('reports 1,2,5 as a gap of 2 and 5,9 as another of 3', () => {
+    const tracker = new SequenceTracker();
+    const seen = feed(tracker, 'a', [1, 2, 5, 6, 9]);
+    expect(seen[2]).toEqual({ kind: 'gap', expected: 3, got: 5, lost: 2 });
+    expect(seen[4]).toEqual({ kind: 'gap', expected: 7, got: 9, lost: 2 });
+    expect(tracker.get('a')).toMatchObject({ lastSeq: 9, received: 5, lost: 4, gaps: 2, restarts: 0 });
+    expect(tracker.totals().lost).toBe(4);
+  });
+
+  it('reports 1..10 then 1 as a restart with nothing lost, not a gap', () => {
+    const tracker = new SequenceTracker();
+    const seen = feed(tracker, 'a', [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 1, 2]);
+    expect(seen[10]).toEqual({ kind: 'restart', previousSeq: 10, seq: 1, lost: 0 });
+    expect(seen[11]).toEqual({ kind: 'next' });
+    expect(tracker.get('a')).toMatchObject({ restarts: 1, gaps: 0, lost: 0 });
+  });
+
+  it('reports 1..10 then 3 as a restart that lost the new run\'s first 2 events', () => {
+    const tracker = new SequenceTracker();
+    const seen = feed(tracker, 'a', [8, 9, 10, 3]);
+    expect(seen[3]).toEqual({ kind: 'restart', previousSeq: 10, seq: 3, lost: 2 });
+    expect(tracker.totals()).toMatchObject({ lost: 2, restarts: 1, gaps: 0 });
+  });
+
+  it('treats a repeated seq (4 then 4) as a restart, since seq never repeats within a run', () => {
+    const tracker = new SequenceTracker();
+    expect(feed(tracker, 'a', [4, 4])[1]).toEqual({ kind: 'restart', previousSeq: 4, seq: 4, lost: 3 });
+  });
+
+  it('keeps publishers apart: a:1,2 interleaved with b:7,8 has no gaps', () => {
+    const tracker = new SequenceTracker();
+    const kinds = [tracker.observe('a', 1), tracker.observe('b', 7), tracker.observe('a', 2), tracker.observe('b', 8)].map((o) => o.kind);
+    expect(kinds).toEqual(['first', 'first', 'next', 'next']);
+  });
+
+  it('records lastTs and lastReceivedAt per publisher', () => {
+    const tracker = new SequenceTracker();
+    tracker.observe('a', 1, '2024-05-01T12:00:00Z', 111);
+    tracker.observe('a', 2, '2024-05-01T12:00:05Z', 222);
+    expect(tracker.get('a')).toEqual({ src: 'a', lastSeq: 2, lastTs: '2024-05-01T12:00:05Z', lastReceivedAt: 222, received: 2, lost: 0, gaps: 0, restarts: 0 });
+  });
+
+  it('tracks at most maxPublishers (3) and forgets the least recently seen', () => {
+    const tracker = new SequenceTracker({ maxPublishers: 3 });
+    tracker.observe('a', 1);
+    tracker.observe('b', 1);
+    tracker.observe('c', 1);
+    tracker.observe('a', 2); // a is now more recent than b
+    tracker.observe('d', 1); // evicts b
+    expect(tracker.size).toBe(3);
+    expect(tracker.publishers().map((p) => p.src)).toEqual(['d', 'a', 'c']);
+    expect(tracker.get('b')).toBeUndefined();
+    expect(tracker.observe('b', 2)).toEqual({ kind: 'first' }); // evicts c
+    expect(tracker.get('c')).toBeUndefined();
+    expect(tracker.totals().evicted).toBe(2);
+  });
+
+  it('stays at 1000 publishers when 5,000 distinct ones appear, keeping lost totals', () => {
+    const tracker = new SequenceTracker();
+    for (let i = 0; i < 5000; i++) {
+      tracker.observe(`p${i}`, 1);
+      tracker.observe(`p${i}`, 3);
+    }
+    expect(tracker.size).toBe(1000);
+    expect(tracker.totals()).toMatchObject({ lost: 5000, gaps: 5000, evicted: 4000 });
+  });
+
+  it('hands out copies, so callers cannot change its state', () => {
+    const tracker = new SequenceTracker();
+    tracker.observe('a', 1);
+    const [state] = tracker.publishers();
+    if (state) state.lastSeq = 99;
+    expect(tracker.observe('a', 2)).toEqual({ kind: 'next' });
+  });
+
+  it('rejects a bound of 0', () => {
+    expect(() => new SequenceTracker({ maxPublishers: 0 })).toThrow(RangeError);
+  });
+});
