@@ -1,5 +1,6 @@
 import { Command, CommanderError } from 'commander';
 import { registerCheckConfig } from './commands/check-config.ts';
+import { registerEmit } from './commands/emit.ts';
 
 /** Exit code for a wrong flag or argument. */
 export const USAGE_EXIT = 2;
@@ -12,6 +13,7 @@ export function buildProgram(): Command {
     .exitOverride()
     .configureOutput({ writeErr: (s) => process.stderr.write(s) });
   registerCheckConfig(program);
+  registerEmit(program);
   for (const command of program.commands) command.exitOverride().showHelpAfterError(true);
   return program;
 }
