@@ -1,0 +1,199 @@
+import PQueue from 'p-queue';
+import type { Logger } from '../observability/logger.ts';
+import type { Metrics } from '../observability/metrics.ts';
+import type { ZmqEvent } from '../transport/event.ts';
+import type { BoundedQueue } from './bounded-queue.ts';
+import type { HandlerRegistry, Registration } from './registry.ts';
+import { TokenBucket, type Clock } from './token-bucket.ts';
+
+/** How a handler failed. */
+export type HandlerFailure = 'throw' | 'reject' | 'timeout';
+
+/** Options for {@link Dispatcher}. */
+export interface DispatcherOptions<X extends object = object> {
+  queue: BoundedQueue<ZmqEvent>;
+  registry: HandlerRegistry<X>;
+  logger: Logger;
+  metrics?: Metrics;
+  /** Events whose handlers may run at once. */
+  concurrency: number;
+  /** A handler still running after this long is counted as timed out and its slot is freed. */
+  handlerTimeoutMs: number;
+  /** Cap on events handed to handlers per second; null or undefined = no cap. */
+  maxEventsPerSecond?: number | null;
+  /** Clock for the events-per-second cap. */
+  clock?: Clock;
+}
+
+/** Counts the dispatcher keeps, for stats. */
+export interface DispatcherStats {
+  dispatched: number;
+  unhandled: number;
+  inFlight: number;
+  handlerErrors: number;
+}
+
+const TIMED_OUT = Symbol('timed out');
+
+/**
+ * Takes events from the BoundedQueue and runs their handlers: at most `concurrency` events at
+ * once, each handler with its own timeout, optionally capped in events per second. It pulls
+ * only when it has a free slot, so a backlog waits in the bounded queue and nowhere else.
+ */
+export class Dispatcher<X extends object = object> {
+  private readonly queue: BoundedQueue<ZmqEvent>;
+  private readonly registry: HandlerRegistry<X>;
+  private readonly logger: Logger;
+  private readonly metrics?: Metrics;
+  private readonly concurrency: number;
+  private readonly handlerTimeoutMs: number;
+  private readonly bucket?: TokenBucket;
+  private readonly tasks: PQueue;
+  private running = false;
+  private refillTimer?: NodeJS.Timeout;
+  private idleWaiters: (() => void)[] = [];
+  private counts = { dispatched: 0, unhandled: 0, handlerErrors: 0 };
+
+  constructor(options: DispatcherOptions<X>) {
+    this.queue = options.queue;
+    this.registry = options.registry;
+    this.logger = options.logger;
+    this.metrics = options.metrics;
+    this.concurrency = options.concurrency;
+    this.handlerTimeoutMs = options.handlerTimeoutMs;
+    if (options.maxEventsPerSecond) this.bucket = new TokenBucket(options.maxEventsPerSecond, undefined, options.clock);
+    this.tasks = new PQueue({ concurrency: options.concurrency });
+    this.tasks.on('next', () => this.pump());
+  }
+
+  /** Starts taking events from the queue. */
+  start(): void {
+    this.running = true;
+    this.pump();
+  }
+
+  /** Stops taking events; handlers already running finish on their own. */
+  stop(): void {
+    this.running = false;
+    clearTimeout(this.refillTimer);
+    this.refillTimer = undefined;
+    this.notifyIdle();
+  }
+
+  /** Tells the dispatcher the queue has new events (call after every push). */
+  notify(): void {
+    if (this.running) this.pump();
+  }
+
+  /**
+   * Resolves true once the queue is empty and no handler is running, or false after `timeoutMs`.
+   * Keeps dispatching meanwhile (starting the dispatcher if it was not running).
+   */
+  async drain(timeoutMs: number): Promise<boolean> {
+    if (!this.running) this.start();
+    if (this.isIdle()) return true;
+    let timer: NodeJS.Timeout | undefined;
+    let waiter: (() => void) | undefined;
+    const drained = new Promise<boolean>((resolve) => {
+      waiter = () => resolve(true);
+      this.idleWaiters.push(waiter);
+      timer = setTimeout(() => resolve(false), timeoutMs);
+    });
+    const result = await drained;
+    clearTimeout(timer);
+    this.idleWaiters = this.idleWaiters.filter((w) => w !== waiter);
+    return result;
+  }
+
+  /** Events handed to handlers, unhandled ones, events running now, handler failures. */
+  stats(): DispatcherStats {
+    return { ...this.counts, inFlight: this.tasks.pending + this.tasks.size };
+  }
+
+  private isIdle(): boolean {
+    return this.queue.size === 0 && this.tasks.pending === 0 && this.tasks.size === 0;
+  }
+
+  private notifyIdle(): void {
+    if (this.idleWaiters.length === 0 || !this.isIdle()) return;
+    const waiters = this.idleWaiters;
+    this.idleWaiters = [];
+    for (const resolve of waiters) resolve();
+  }
+
+  private pump(): void {
+    while (this.running && this.tasks.pending + this.tasks.size < this.concurrency) {
+      const next = this.queue.peek();
+      if (next === undefined) break;
+      const handlers = this.registry.match(next.topic);
+      // Only events that will run handlers spend a token: an unhandled one costs nothing.
+      if (handlers.length > 0 && this.bucket && !this.bucket.tryTake()) {
+        this.waitForToken();
+        break;
+      }
+      const event = this.queue.shift() as ZmqEvent;
+      this.counts.dispatched++;
+      this.metrics?.eventsDispatched.inc();
+      if (handlers.length === 0) {
+        this.counts.unhandled++;
+        this.metrics?.eventsUnhandled.inc();
+        continue;
+      }
+      void this.tasks.add(() => this.deliver(event, handlers));
+    }
+    this.notifyIdle();
+  }
+
+  private waitForToken(): void {
+    if (this.refillTimer || !this.bucket) return;
+    this.refillTimer = setTimeout(() => {
+      this.refillTimer = undefined;
+      this.pump();
+    }, Math.max(1, this.bucket.msUntilToken()));
+  }
+
+  private async deliver(event: ZmqEvent, handlers: Registration<X>[]): Promise<void> {
+    if (handlers.length === 1) await this.run(handlers[0] as Registration<X>, event);
+    else await Promise.all(handlers.map((h) => this.run(h, event)));
+  }
+
+  // Runs one handler; never throws, whatever the handler does.
+  private async run(registration: Registration<X>, event: ZmqEvent): Promise<void> {
+    const started = performance.now();
+    let result: void | Promise<void>;
+    try {
+      result = registration.handler(event, registration.context);
+    } catch (err) {
+      this.failed(registration, event, 'throw', err);
+      return;
+    }
+    if (result && typeof (result as Promise<void>).then === 'function') {
+      let timer: NodeJS.Timeout | undefined;
+      const timeout = new Promise<typeof TIMED_OUT>((resolve) => {
+        timer = setTimeout(resolve, this.handlerTimeoutMs, TIMED_OUT);
+      });
+      try {
+        // Racing also subscribes to the handler's promise, so a rejection after the timeout is
+        // handled rather than crashing the process as an unhandled rejection.
+        if ((await Promise.race([result, timeout])) === TIMED_OUT) {
+          this.failed(registration, event, 'timeout', new Error(`still running after ${this.handlerTimeoutMs} ms`));
+          return;
+        }
+      } catch (err) {
+        this.failed(registration, event, 'reject', err);
+        return;
+      } finally {
+        clearTimeout(timer);
+      }
+    }
+    this.metrics?.handlerSeconds.observe((performance.now() - started) / 1000);
+  }
+
+  private failed(registration: Registration<X>, event: ZmqEvent, reason: HandlerFailure, err: unknown): void {
+    this.counts.handlerErrors++;
+    this.metrics?.handlerErrors.inc({ handler: registration.name, reason });
+    const log = { topic: event.topic, handler: registration.name, module: registration.module, reason, err };
+    if (reason === 'timeout') this.logger.warn(log, 'handler timed out');
+    else this.logger.error(log, 'handler failed');
+  }
+}
