@@ -1,0 +1,342 @@
+import { endpointsOf } from './config/load.ts';
+import type { Config } from './config/schema.ts';
+import { collectOnScrape } from './observability/collect.ts';
+import { HealthServer, type HealthReport } from './observability/health.ts';
+import { createLogger, type Logger } from './observability/logger.ts';
+import { Metrics } from './observability/metrics.ts';
+import { BoundedQueue } from './pipeline/bounded-queue.ts';
+import { Dispatcher } from './pipeline/dispatcher.ts';
+import type { CoreModuleContext, ModuleCleanup, ModuleDefinition } from './pipeline/module.ts';
+import { loadModules, runCleanups, setupModules, type LoadedModule } from './pipeline/modules.ts';
+import { HandlerRegistry, type HandlerInfo } from './pipeline/registry.ts';
+import type { ZmqEvent } from './transport/event.ts';
+import { Subscriber, type ListenerState, type MalformedReport } from './transport/subscriber.ts';
+import { LogThrottle } from './transport/throttle.ts';
+
+type NoExtensions = Record<never, never>;
+
+/** How the app adds its extensions (X) to each module's context; required when X has members. */
+export type ContextExtensionOption<X extends object> = NoExtensions extends X
+  ? { extendContext?: (core: CoreModuleContext<X>) => X }
+  : { extendContext: (core: CoreModuleContext<X>) => X };
+
+/** Options for {@link App}. */
+export type AppOptions<X extends object = object> = {
+  config: Config;
+  /** Directory that relative `modules:` paths are resolved against (the config file's); default the working directory. */
+  baseDir?: string;
+  logger?: Logger;
+  metrics?: Metrics;
+  /** Modules the program provides, set up before the ones the config lists. */
+  modules?: readonly ModuleDefinition<X>[];
+  /** Serve /healthz and /metrics; default `config.http.enabled`. */
+  http?: boolean;
+} & ContextExtensionOption<X>;
+
+/** One publisher as `/zmq_status` shows it. */
+export interface PublisherStats {
+  src: string;
+  lastSeq: number;
+  lastEventAgeSeconds: number;
+  received: number;
+  lost: number;
+  gaps: number;
+  restarts: number;
+}
+
+/** Everything `/zmq_status` shows. received = dispatched + dropped.total + queue.depth, always. */
+export interface AppStats {
+  listener: { state: ListenerState; endpoints: string[]; connected: string[]; topics: string[] };
+  queue: { depth: number; capacity: number; byPriority: Record<number, number> };
+  counts: {
+    received: number;
+    dispatched: number;
+    dropped: { overflow: number; malformed: number; shutdown: number; total: number };
+    /** Events the network lost (publisher sequence gaps). */
+    lost: number;
+    unhandled: number;
+    handlerErrors: number;
+    /** Malformed messages by kind, salvaged ones included. */
+    malformed: Record<string, number>;
+  };
+  /** Events whose handlers are running now. */
+  inFlight: number;
+  modules: string[];
+  handlers: HandlerInfo[];
+  publishers: PublisherStats[];
+  /** Seconds since the last event; null before the first. */
+  lastEventAgeSeconds: number | null;
+  uptimeSeconds: number;
+  /** Base URL of /healthz and /metrics, when serving. */
+  httpUrl?: string;
+}
+
+/** What {@link App.stop} did. */
+export interface StopResult {
+  /** True when every queued event was dispatched and every handler finished within the bound. */
+  drained: boolean;
+  /** Events still queued at the bound, dropped with reason `shutdown`. */
+  droppedOnShutdown: number;
+}
+
+type Phase = 'new' | 'starting' | 'running' | 'stopping' | 'stopped';
+
+/**
+ * The bot's event pipeline, composed: Subscriber → BoundedQueue → Dispatcher → module handlers,
+ * with metrics and the health endpoint. `X` is what the program adds to every module's context.
+ */
+export class App<X extends object = object> {
+  readonly config: Config;
+  readonly metrics: Metrics;
+  readonly logger: Logger;
+  readonly registry = new HandlerRegistry<X>();
+  readonly queue: BoundedQueue<ZmqEvent>;
+  readonly dispatcher: Dispatcher<X>;
+  readonly subscriber: Subscriber;
+  private readonly options: AppOptions<X>;
+  private readonly health?: HealthServer;
+  private readonly overflowLog = new LogThrottle(10_000);
+  private phase: Phase = 'new';
+  private startedAt = Date.now();
+  private stopping?: Promise<StopResult>;
+  private moduleNames: string[] = [];
+  private cleanups: { module: string; cleanup: ModuleCleanup }[] = [];
+  private counts = { received: 0, droppedMalformed: 0, droppedShutdown: 0 };
+
+  constructor(options: AppOptions<X>) {
+    this.options = options;
+    const { config } = options;
+    this.config = config;
+    this.logger = options.logger ?? createLogger({ level: config.log_level });
+    this.metrics = options.metrics ?? new Metrics();
+    this.queue = new BoundedQueue<ZmqEvent>({
+      capacity: config.queue.capacity,
+      priorities: config.queue.priorities,
+      defaultPriority: config.queue.default_priority,
+      onDrop: (event) => this.onOverflow(event),
+    });
+    this.dispatcher = new Dispatcher<X>({
+      queue: this.queue,
+      registry: this.registry,
+      logger: this.logger.child({ component: 'dispatcher' }),
+      metrics: this.metrics,
+      concurrency: config.dispatcher.concurrency,
+      handlerTimeoutMs: config.dispatcher.handler_timeout_ms,
+      maxEventsPerSecond: config.dispatcher.max_events_per_second,
+    });
+    this.subscriber = new Subscriber({
+      endpoints: endpointsOf(config),
+      topics: config.topics,
+      receiveHwm: config.subscriber.receive_hwm,
+      reconnectIntervalMs: config.subscriber.reconnect_interval_ms,
+      reconnectMaxIntervalMs: config.subscriber.reconnect_max_interval_ms,
+      maxPayloadBytes: config.subscriber.max_payload_bytes,
+      logger: this.logger.child({ component: 'subscriber' }),
+    });
+    this.subscriber.on('event', (event) => this.onEvent(event));
+    this.subscriber.on('malformed', (report) => this.onMalformed(report));
+    this.subscriber.on('gap', ({ lost }) => this.metrics.eventsLost.inc(lost));
+    this.subscriber.on('publisher-restart', ({ lost }) => {
+      this.metrics.publisherRestarts.inc();
+      if (lost > 0) this.metrics.eventsLost.inc(lost);
+    });
+    this.subscriber.on('state', (state) => this.metrics.listenerUp.set(state === 'running' ? 1 : 0));
+
+    this.metrics.queueCapacity.set(this.queue.capacity);
+    collectOnScrape(this.metrics.queueDepth, () => this.queue.size);
+    collectOnScrape(this.metrics.listenerUp, () => (this.subscriber.state === 'running' ? 1 : 0));
+
+    if (options.http ?? config.http.enabled) {
+      this.health = new HealthServer({
+        host: config.http.host,
+        port: config.http.port,
+        metrics: this.metrics,
+        report: () => this.healthReport(),
+        logger: this.logger.child({ component: 'http' }),
+      });
+    }
+  }
+
+  /** Loads and sets up the modules, then starts the health endpoint, the dispatcher and the listener. */
+  async start(): Promise<void> {
+    if (this.phase !== 'new') throw new Error(`App.start: already ${this.phase}`);
+    this.phase = 'starting';
+    this.startedAt = Date.now();
+    try {
+      const builtIn: LoadedModule<X>[] = (this.options.modules ?? []).map((definition) => ({ definition }));
+      const configured = await loadModules<X>(this.config.modules, this.options.baseDir ?? process.cwd());
+      const extend = this.options.extendContext ?? ((): X => ({}) as X);
+      const setUp = await setupModules([...builtIn, ...configured], { registry: this.registry, config: this.config, logger: this.logger, extend });
+      this.moduleNames = setUp.names;
+      this.cleanups = setUp.cleanups;
+      this.logger.info({ modules: this.moduleNames, handlers: this.registry.list().map((h) => h.name) }, 'modules set up');
+      if (this.health) {
+        const url = await this.health.start();
+        this.logger.info({ url, metrics: `${url}/metrics`, healthz: `${url}/healthz` }, `metrics at ${url}/metrics, health at ${url}/healthz`);
+      }
+      this.dispatcher.start();
+      await this.subscriber.start();
+      this.phase = 'running';
+    } catch (err) {
+      this.dispatcher.stop();
+      await this.health?.stop();
+      await this.runCleanups();
+      this.phase = 'stopped';
+      throw err;
+    }
+  }
+
+  /**
+   * Stops intake, dispatches what is queued within `drainTimeoutMs` (default
+   * config.shutdown.drain_timeout_ms), drops the rest with reason `shutdown`, then runs module
+   * cleanups and closes the health endpoint. Calling it again returns the same result.
+   */
+  stop(options: { drainTimeoutMs?: number } = {}): Promise<StopResult> {
+    this.stopping ??= this.shutdown(options.drainTimeoutMs ?? this.config.shutdown.drain_timeout_ms);
+    return this.stopping;
+  }
+
+  /** Restarts the ZeroMQ listener with a fresh socket; queued events stay queued and keep being dispatched. */
+  async restartListener(): Promise<void> {
+    if (this.phase !== 'running') throw new Error(`cannot restart the listener: the app is ${this.phase}`);
+    this.logger.info('restarting the ZeroMQ listener');
+    await this.subscriber.restart();
+  }
+
+  /** A snapshot of everything `/zmq_status` shows. */
+  stats(): AppStats {
+    const now = Date.now();
+    const sub = this.subscriber.stats();
+    const dispatcher = this.dispatcher.stats();
+    const dropped = { overflow: this.queue.dropped, malformed: this.counts.droppedMalformed, shutdown: this.counts.droppedShutdown, total: 0 };
+    dropped.total = dropped.overflow + dropped.malformed + dropped.shutdown;
+    const stats: AppStats = {
+      listener: { state: this.subscriber.state, endpoints: [...this.subscriber.endpoints], connected: sub.connected, topics: [...this.subscriber.topics] },
+      queue: { depth: this.queue.size, capacity: this.queue.capacity, byPriority: this.queue.sizeByPriority() },
+      counts: {
+        received: this.counts.received,
+        dispatched: dispatcher.dispatched,
+        dropped,
+        lost: sub.lost,
+        unhandled: dispatcher.unhandled,
+        handlerErrors: dispatcher.handlerErrors,
+        malformed: sub.malformed,
+      },
+      inFlight: dispatcher.inFlight,
+      modules: [...this.moduleNames],
+      handlers: this.registry.list(),
+      publishers: this.subscriber.publishers().map((p) => ({
+        src: p.src,
+        lastSeq: p.lastSeq,
+        lastEventAgeSeconds: ageSeconds(now, p.lastReceivedAt),
+        received: p.received,
+        lost: p.lost,
+        gaps: p.gaps,
+        restarts: p.restarts,
+      })),
+      lastEventAgeSeconds: sub.lastEventAt === undefined ? null : ageSeconds(now, sub.lastEventAt),
+      uptimeSeconds: ageSeconds(now, this.startedAt),
+    };
+    if (this.health?.url) stats.httpUrl = this.health.url;
+    return stats;
+  }
+
+  /** Base URL of /healthz and /metrics once started (empty when not serving). */
+  get httpUrl(): string {
+    return this.health?.url ?? '';
+  }
+
+  private healthReport(): HealthReport {
+    const stats = this.stats();
+    return {
+      listener: stats.listener,
+      queue: { depth: stats.queue.depth, capacity: stats.queue.capacity },
+      last_event_age_seconds: stats.lastEventAgeSeconds,
+      publishers: stats.publishers.map((p) => ({
+        src: p.src,
+        last_seq: p.lastSeq,
+        last_event_age_seconds: p.lastEventAgeSeconds,
+        received: p.received,
+        lost: p.lost,
+        gaps: p.gaps,
+        restarts: p.restarts,
+      })),
+      uptime_seconds: stats.uptimeSeconds,
+    };
+  }
+
+  // The receive hot path: count, queue, wake the dispatcher.
+  private onEvent(event: ZmqEvent): void {
+    this.counts.received++;
+    this.metrics.eventsReceived.inc({ topic_prefix: this.prefixLabel(event.topic) });
+    this.queue.push(event);
+    this.dispatcher.notify();
+  }
+
+  // Salvaged messages arrive again as `event`; only unusable ones are counted here as received.
+  private onMalformed(report: MalformedReport): void {
+    this.metrics.framesMalformed.inc({ kind: report.kind });
+    if (!report.dropped) return;
+    this.counts.received++;
+    this.counts.droppedMalformed++;
+    this.metrics.eventsReceived.inc({ topic_prefix: this.prefixLabel(report.topic ?? '') });
+    this.metrics.eventsDropped.inc({ reason: 'malformed' });
+  }
+
+  private onOverflow(event: ZmqEvent): void {
+    this.metrics.eventsDropped.inc({ reason: 'overflow' });
+    const decision = this.overflowLog.hit('overflow', Date.now());
+    if (decision.log) {
+      this.logger.warn(
+        { topic: event.topic, capacity: this.queue.capacity, droppedSinceLastLog: decision.suppressed, droppedTotal: this.queue.dropped },
+        'queue full: dropped the lowest-priority oldest event; further drops are counted and logged at most every 10 s',
+      );
+    }
+  }
+
+  // The received counter is labelled by the subscribed topic the event matched (bounded by the
+  // config), never by the topic itself, which comes from the network.
+  private prefixLabel(topic: string): string {
+    let best = '';
+    for (const prefix of this.subscriber.topics) {
+      if (prefix.length > best.length && topic.startsWith(prefix)) best = prefix;
+    }
+    return best;
+  }
+
+  private async shutdown(drainTimeoutMs: number): Promise<StopResult> {
+    const wasRunning = this.phase === 'running';
+    this.phase = 'stopping';
+    await this.subscriber.stop();
+    let drained = true;
+    let droppedOnShutdown = 0;
+    if (wasRunning) {
+      this.logger.info({ queued: this.queue.size, inFlight: this.dispatcher.stats().inFlight, drainTimeoutMs }, 'intake stopped; draining the queue');
+      drained = await this.dispatcher.drain(drainTimeoutMs);
+    }
+    this.dispatcher.stop();
+    droppedOnShutdown = this.queue.clear();
+    if (droppedOnShutdown > 0) {
+      this.counts.droppedShutdown += droppedOnShutdown;
+      this.metrics.eventsDropped.inc({ reason: 'shutdown' }, droppedOnShutdown);
+    }
+    await this.runCleanups();
+    await this.health?.stop();
+    this.phase = 'stopped';
+    const { dispatched, inFlight } = this.dispatcher.stats();
+    const log = { drained, droppedOnShutdown, dispatched, stillRunning: inFlight };
+    if (drained) this.logger.info(log, 'stopped: queue drained');
+    else this.logger.warn(log, `stopped: drain bound of ${drainTimeoutMs} ms reached`);
+    return { drained, droppedOnShutdown };
+  }
+
+  private async runCleanups(): Promise<void> {
+    const cleanups = this.cleanups;
+    this.cleanups = [];
+    await runCleanups(cleanups, this.logger);
+  }
+}
+
+function ageSeconds(now: number, then: number): number {
+  return Math.max(0, Math.round((now - then) / 100) / 10);
+}

@@ -1,0 +1,8 @@
+// The package's public API: `import { defineModule, App, EventPublisher, ... } from 'zmq-notify'`.
+export { App, type AppOptions, type AppStats, type ContextExtensionOption, type PublisherStats, type StopResult } from './app.ts';
+export * from './pipeline/index.ts';
+export * from './transport/index.ts';
+export * from './config/index.ts';
+export { createLogger, moduleLogger, type Logger, type LoggerSettings } from './observability/logger.ts';
+export { Metrics, type DropReason, type UndeliverableReason } from './observability/metrics.ts';
+export { HealthServer, type HealthReport, type HealthServerOptions, type PublisherHealth } from './observability/health.ts';
