@@ -1,6 +1,7 @@
 import { Command, CommanderError } from 'commander';
 import { registerCheckConfig } from './commands/check-config.ts';
 import { registerEmit } from './commands/emit.ts';
+import { registerStart } from './commands/start.ts';
 
 /** Exit code for a wrong flag or argument. */
 export const USAGE_EXIT = 2;
@@ -14,6 +15,7 @@ export function buildProgram(): Command {
     .configureOutput({ writeErr: (s) => process.stderr.write(s) });
   registerCheckConfig(program);
   registerEmit(program);
+  registerStart(program);
   for (const command of program.commands) command.exitOverride().showHelpAfterError(true);
   return program;
 }

@@ -1,0 +1,72 @@
+import type { Command } from 'commander';
+import { App } from '../../app.ts';
+import { ConfigError, loadConfig, type LoadedConfig } from '../../config/index.ts';
+import logEvents from '../../handlers/log-events.ts';
+import { createLogger } from '../../observability/logger.ts';
+
+/** Exit codes for a second signal, which ends the process without waiting for the drain. */
+const SIGNAL_EXIT: Record<'SIGINT' | 'SIGTERM', number> = { SIGINT: 130, SIGTERM: 143 };
+
+// After a drain that hit its bound, a handler may still hold a timer or socket open; the process
+// ends this long after stop() even so (the timer is unref'd, so a clean exit never waits for it).
+const EXIT_GRACE_MS = 2_000;
+
+/** `start [-c FILE]`: run the bot until SIGINT/SIGTERM. */
+export function registerStart(program: Command): void {
+  program
+    .command('start')
+    .description('run the bot: subscribe to the scheduler\'s events, queue them and dispatch them to the handler modules')
+    .option('-c, --config <file>', 'config file (default: the embedded config/default.yaml)')
+    .action(async (opts: { config?: string }) => {
+      process.exitCode = await runStart(opts.config);
+    });
+}
+
+/** Runs the bot until a signal; resolves to the exit code. */
+export async function runStart(configPath?: string): Promise<number> {
+  let loaded: LoadedConfig;
+  try {
+    loaded = loadConfig(configPath);
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    console.error(err.message);
+    return 1;
+  }
+  const { config, baseDir } = loaded;
+  const logger = createLogger({ level: config.log_level });
+  const app = new App({ config, baseDir, logger, modules: [logEvents] });
+
+  // Listen before starting, so a signal during start-up is not lost.
+  let first: (signal: NodeJS.Signals) => void = () => undefined;
+  const signalled = new Promise<NodeJS.Signals>((resolve) => {
+    first = resolve;
+    process.once('SIGINT', first).once('SIGTERM', first);
+  });
+
+  try {
+    await app.start();
+  } catch (err) {
+    process.off('SIGINT', first).off('SIGTERM', first);
+    console.error(`zmq-notify start: ${(err as Error).message}`);
+    await app.stop({ drainTimeoutMs: 0 });
+    return 1;
+  }
+  logger.info({ config: loaded.path, endpoints: app.subscriber.endpoints, topics: app.subscriber.topics }, 'zmq-notify started; SIGINT or SIGTERM stops it');
+
+  const signal = await signalled;
+  const drainTimeoutMs = config.shutdown.drain_timeout_ms;
+  const again = (second: NodeJS.Signals): void => {
+    const code = SIGNAL_EXIT[second as keyof typeof SIGNAL_EXIT] ?? 1;
+    logger.warn({ signal: second, exitCode: code }, `second ${second}: exiting at once with code ${code}, without draining`);
+    process.exit(code);
+  };
+  process.off('SIGINT', first).off('SIGTERM', first);
+  process.on('SIGINT', again).on('SIGTERM', again);
+  logger.info({ signal, queued: app.queue.size, drainTimeoutMs }, `${signal}: stopping intake and draining the queue (a second signal exits at once)`);
+
+  const result = await app.stop({ drainTimeoutMs });
+  process.off('SIGINT', again).off('SIGTERM', again);
+  setTimeout(() => process.exit(0), EXIT_GRACE_MS).unref();
+  logger.info({ ...result }, 'zmq-notify stopped');
+  return 0;
+}
