@@ -1,6 +1,7 @@
 import { Command, CommanderError } from 'commander';
 import { registerCheckConfig } from './commands/check-config.ts';
 import { registerEmit } from './commands/emit.ts';
+import { registerSandbox } from './commands/sandbox.ts';
 import { registerStart } from './commands/start.ts';
 
 /** Exit code for a wrong flag or argument. */
@@ -16,6 +17,7 @@ export function buildProgram(): Command {
   registerCheckConfig(program);
   registerEmit(program);
   registerStart(program);
+  registerSandbox(program);
   for (const command of program.commands) command.exitOverride().showHelpAfterError(true);
   return program;
 }
