@@ -49,7 +49,10 @@ export function parseMetrics(text: string): MetricSamples {
 }
 
 /** Spawns `node bin/zmq-notify.js start -c CONFIG` and waits for the line that names its HTTP URL. */
-export async function startBot(configPath: string, options: { timeoutMs?: number; env?: NodeJS.ProcessEnv } = {}): Promise<BotProcess> {
+export async function startBot(
+  configPath: string,
+  options: { timeoutMs?: number; env?: NodeJS.ProcessEnv; /** Stop keeping log lines once started (for floods). */ discardLogsAfterStart?: boolean } = {},
+): Promise<BotProcess> {
   const child = spawn(process.execPath, ['bin/zmq-notify.js', 'start', '-c', configPath], {
     cwd: repoRoot,
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -58,8 +61,10 @@ export async function startBot(configPath: string, options: { timeoutMs?: number
   const parsed: Record<string, unknown>[] = [];
   let partial = '';
   let stderr = '';
+  let discarding = false;
   const listeners = new Set<() => void>();
   child.stdout.on('data', (chunk: Buffer) => {
+    if (discarding) return;
     const text = partial + chunk.toString('utf8');
     const parts = text.split('\n');
     partial = parts.pop() ?? '';
@@ -112,6 +117,7 @@ export async function startBot(configPath: string, options: { timeoutMs?: number
     throw err;
   });
   const url = started.url as string;
+  discarding = options.discardLogsAfterStart ?? false;
   return {
     child,
     url,
