@@ -2,6 +2,7 @@ import PQueue from 'p-queue';
 import type { Logger } from '../observability/logger.ts';
 import type { Metrics } from '../observability/metrics.ts';
 import type { ZmqEvent } from '../transport/event.ts';
+import { LogThrottle } from '../transport/throttle.ts';
 import type { BoundedQueue } from './bounded-queue.ts';
 import type { HandlerRegistry, Registration } from './registry.ts';
 import { TokenBucket, type Clock } from './token-bucket.ts';
@@ -34,6 +35,8 @@ export interface DispatcherStats {
 }
 
 const TIMED_OUT = Symbol('timed out');
+/** A handler failing on every event logs its first failure of each kind, then one line per this interval. */
+const FAILURE_LOG_INTERVAL_MS = 10_000;
 
 /**
  * Takes events from the BoundedQueue and runs their handlers: at most `concurrency` events at
@@ -53,6 +56,7 @@ export class Dispatcher<X extends object = object> {
   private refillTimer?: NodeJS.Timeout;
   private idleWaiters: (() => void)[] = [];
   private counts = { dispatched: 0, unhandled: 0, handlerErrors: 0 };
+  private readonly failureLog = new LogThrottle(FAILURE_LOG_INTERVAL_MS);
 
   constructor(options: DispatcherOptions<X>) {
     this.queue = options.queue;
@@ -192,7 +196,9 @@ export class Dispatcher<X extends object = object> {
   private failed(registration: Registration<X>, event: ZmqEvent, reason: HandlerFailure, err: unknown): void {
     this.counts.handlerErrors++;
     this.metrics?.handlerErrors.inc({ handler: registration.name, reason });
-    const log = { topic: event.topic, handler: registration.name, module: registration.module, reason, err };
+    const decision = this.failureLog.hit(`${registration.name}\u0000${reason}`, Date.now());
+    if (!decision.log) return;
+    const log = { topic: event.topic, handler: registration.name, module: registration.module, reason, err, notLoggedSinceLast: decision.suppressed };
     if (reason === 'timeout') this.logger.warn(log, 'handler timed out');
     else this.logger.error(log, 'handler failed');
   }

@@ -61,6 +61,17 @@ describe('Dispatcher: handler isolation', () => {
     expect(seen).toEqual([2, 3]);
   });
 
+  it('a handler failing on every event (50 throws) is counted 50 times but logged once per interval', async () => {
+    const p = started(pipeline());
+    p.context('m').on('job.', () => {
+      throw new Error('always');
+    });
+    p.push(...Array.from({ length: 50 }, () => event('job.failed')));
+    await p.dispatcher.drain(5_000);
+    expect(await p.metrics.value(p.metrics.handlerErrors, { handler: 'm:job.', reason: 'throw' })).toBe(50);
+    expect(p.logs().filter((l) => l.msg === 'handler failed')).toHaveLength(1);
+  });
+
   it('a handler can be named: its errors carry that name', async () => {
     const p = started(pipeline());
     p.context('m').on('', () => {
