@@ -171,7 +171,7 @@ export class ChannelLane {
     return this.flushAll('shutdown', true);
   }
 
-  /** Stops the lane's limiter (after the Outbox has drained or abandoned it). */
+  /** Stops the lane's limiter (after the Outbox has drained or abandoned it); resolves once its running step ends. */
   async stop(): Promise<void> {
     this.closed = true;
     await this.limiter.stop({ dropWaitingJobs: true }).catch(() => undefined);

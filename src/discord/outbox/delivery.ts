@@ -64,11 +64,20 @@ export class Delivery {
     }
   }
 
-  private attempt(request: MessageRequest): Promise<unknown> {
+  private async attempt(request: MessageRequest): Promise<unknown> {
     const body = { ...request.body, allowed_mentions: NO_MENTIONS };
-    return request.operation === 'send'
-      ? this.rest.post(Routes.channelMessages(request.channelId), { body, signal: this.signal })
-      : this.rest.patch(Routes.channelMessage(request.channelId, request.messageId), { body, signal: this.signal });
+    // The REST client adds an abort listener to the signal it is given and never removes it: each
+    // request gets its own signal, linked to the Outbox's only while the request runs.
+    const controller = new AbortController();
+    const abort = (): void => controller.abort();
+    this.signal.addEventListener('abort', abort, { once: true });
+    try {
+      return await (request.operation === 'send'
+        ? this.rest.post(Routes.channelMessages(request.channelId), { body, signal: controller.signal })
+        : this.rest.patch(Routes.channelMessage(request.channelId, request.messageId), { body, signal: controller.signal }));
+    } finally {
+      this.signal.removeEventListener('abort', abort);
+    }
   }
 
   /** Exponential backoff with ±20% jitter, so many channels do not retry in step. */

@@ -197,8 +197,10 @@ export class Outbox extends EventEmitter<OutboxEvents> {
     this.abort.abort();
     this.rest.off(RESTEvents.Response, this.onResponse);
     this.rest.off(RESTEvents.RateLimited, this.onRateLimited);
-    await Promise.all([...this.lanes.values()].map((lane) => lane.stop()));
-    await this.global.stop({ dropWaitingJobs: true }).catch(() => undefined);
+    // Not awaited: a limiter's stop waits for its running job, which may sit in the REST client's own
+    // rate-limit sleep; that work is already counted and aborted, and drain must keep its time bound.
+    for (const lane of this.lanes.values()) void lane.stop();
+    void this.global.stop({ dropWaitingJobs: true }).catch(() => undefined);
     return done;
   }
 
@@ -219,6 +221,9 @@ export class Outbox extends EventEmitter<OutboxEvents> {
       this.ledger.accepted(events.count);
       this.ledger.undeliverable(events.count, 'not_found');
       return Promise.reject(new OutboxError(`not a Discord ID: channel ${String(channelId)}, message ${String(messageId)}`, 'not_found'));
+    }
+    if (Array.isArray(body.embeds) && body.embeds.length > EmbedLimits.embedsPerMessage) {
+      this.logger.warn({ channelId, embeds: body.embeds.length }, `a message holds at most ${EmbedLimits.embedsPerMessage} embeds; the rest are left out`);
     }
     let prepared: OutboxMessage;
     try {
