@@ -10,8 +10,9 @@ export interface EventPublisherOptions {
   endpoint: string;
   /** Bind (the scheduler's usual role, default) or connect to a bound subscriber or proxy. */
   mode?: 'bind' | 'connect';
-  /** Publisher id in every envelope; default `${hostname}:${pid}:${random}`. Give a stable one
-   *  (e.g. the deployment name) so subscribers recognise a restart of the same publisher. */
+  /** Publisher id in every envelope. Default when binding: `${hostname}@${endpoint}`, stable
+   *  across restarts so subscribers report a restart rather than a new publisher; when
+   *  connecting (several processes may share an endpoint): `${hostname}:${pid}:${random}`. */
   src?: string;
   /** Sends `scheduler.heartbeat` every this many ms; null or absent: no heartbeat. */
   heartbeatIntervalMs?: number | null;
@@ -40,8 +41,9 @@ interface Waiter {
 const SUBSCRIBE = 1;
 const UNSUBSCRIBE = 0;
 
-/** The default publisher id: unique per process and per publisher. */
-export function defaultSource(): string {
+/** The default publisher id: stable for a bound endpoint, unique per process when connecting. */
+export function defaultSource(mode: 'bind' | 'connect' = 'connect', endpoint?: string): string {
+  if (mode === 'bind' && endpoint) return `${hostname()}@${endpoint}`;
   return `${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`;
 }
 
@@ -51,7 +53,7 @@ export function defaultSource(): string {
  */
 export class EventPublisher {
   private readonly options: EventPublisherOptions;
-  private readonly source: string;
+  private source: string | undefined;
   private socket: zmq.XPublisher | undefined;
   private boundEndpoint: string;
   private sequence = 0;
@@ -65,7 +67,7 @@ export class EventPublisher {
 
   constructor(options: EventPublisherOptions) {
     this.options = options;
-    this.source = options.src ?? defaultSource();
+    this.source = options.src;
     this.boundEndpoint = options.endpoint;
   }
 
@@ -81,6 +83,7 @@ export class EventPublisher {
 
   /** The publisher id stamped on every envelope. */
   get src(): string {
+    this.source ??= defaultSource(this.options.mode ?? 'bind', this.boundEndpoint);
     return this.source;
   }
 
@@ -107,6 +110,7 @@ export class EventPublisher {
       socket.close();
       throw new Error(`cannot ${mode} the ZeroMQ publisher to ${endpoint}: ${(err as Error).message}`, { cause: err });
     }
+    this.source ??= defaultSource(mode, this.boundEndpoint);
     this.socket = socket;
     this.subscriptionLoop = this.readSubscriptions(socket);
     const interval = this.options.heartbeatIntervalMs;
@@ -122,7 +126,7 @@ export class EventPublisher {
     if (typeof topic !== 'string' || topic.length === 0) throw new TypeError('topic must be a non-empty string');
     if (typeof data !== 'object' || data === null || Array.isArray(data)) throw new TypeError('data must be a JSON object');
     this.sequence += 1;
-    const envelope: Envelope = { v: 1, seq: this.sequence, ts: new Date().toISOString(), src: this.source };
+    const envelope: Envelope = { v: 1, seq: this.sequence, ts: new Date().toISOString(), src: this.src };
     const frames = encodeMessage(topic, data, envelope);
     if (!this.options.noDrop) return socket.send(frames);
     const send = this.lastSend.then(() => socket.send(frames));

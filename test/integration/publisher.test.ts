@@ -1,3 +1,4 @@
+import { hostname } from 'node:os';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import * as zmq from 'zeromq';
 import { decodeMessage } from '../../src/transport/codec.ts';
@@ -45,7 +46,7 @@ describe('EventPublisher', () => {
     expect(zero.endpoint).not.toBe(star.endpoint);
   });
 
-  it('stamps envelopes with seq 1, 2, 3, an ISO ts and the default src host:pid:random', async () => {
+  it('stamps envelopes with seq 1, 2, 3, an ISO ts and the default src host@endpoint for a bound publisher', async () => {
     const pub = await open({ endpoint: 'tcp://127.0.0.1:*' });
     const { sub, events } = rawSubscriber();
     sub.connect(pub.endpoint);
@@ -55,7 +56,7 @@ describe('EventPublisher', () => {
     expect(events.map((e) => e.meta.seq)).toEqual([1, 2, 3]);
     expect(pub.seq).toBe(3);
     expect(events.every((e) => e.meta.src === pub.src)).toBe(true);
-    expect(pub.src).toMatch(new RegExp(`:${process.pid}:[0-9a-f]{6}$`));
+    expect(pub.src).toBe(`${hostname()}@${pub.endpoint}`);
     expect(new Date(events[0]?.meta.ts ?? '').toISOString()).toBe(events[0]?.meta.ts);
   });
 

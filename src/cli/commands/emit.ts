@@ -1,7 +1,7 @@
 import { createInterface } from 'node:readline';
 import { InvalidArgumentError, type Command } from 'commander';
 import { ConfigError, endpointsOf, loadConfig } from '../../config/index.ts';
-import { EventPublisher } from '../../transport/publisher.ts';
+import { defaultSource, EventPublisher } from '../../transport/publisher.ts';
 
 interface EmitOptions {
   endpoint?: string;
@@ -9,6 +9,7 @@ interface EmitOptions {
   stdin?: boolean;
   config?: string;
   waitMs: number;
+  src?: string;
 }
 
 /** Exit code when something was not published (nobody subscribed, bind failed, bad stdin lines). */
@@ -118,6 +119,9 @@ async function runEmit(topic: string | undefined, payload: Record<string, unknow
   const publisher = new EventPublisher({
     endpoint,
     mode: opts.connect ? 'connect' : 'bind',
+    // Each emit is a run of its own: a per-process id keeps the bot from logging every
+    // invocation as "publisher restarted".
+    src: opts.src ?? defaultSource('connect'),
     lingerMs: LINGER_MS,
     // A CLI user expects "sent" to mean sent: wait for a slow subscriber rather than drop.
     noDrop: true,
@@ -151,6 +155,7 @@ export function registerEmit(program: Command): void {
     .argument('[topic]', 'event topic, e.g. job.failed (with --stdin: the topic for lines that name none)')
     .argument('[json]', 'payload, a JSON object (default {})')
     .option('-e, --endpoint <endpoint>', "ZeroMQ endpoint (default: the config's first zmq_pub_address)")
+    .option('--src <id>', 'publisher id in the envelope (default: unique to this run)')
     .option('--connect', 'connect to the endpoint instead of binding it (e.g. to a proxy)')
     .option('--stdin', 'publish JSON lines {"topic":…,"data":…} read from stdin')
     .option('-c, --config <file>', 'config file that gives the default endpoint')
