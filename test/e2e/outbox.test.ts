@@ -257,6 +257,17 @@ describe('Outbox against the sandbox Discord', () => {
     await expectInvariant();
   });
 
+  it('an oversized embed from a module (10k description, 30 fields) is fitted and delivered, not rejected', async () => {
+    const box = makeOutbox();
+    const embed: APIEmbed = { title: 'big', description: 'd'.repeat(10_000), fields: Array.from({ length: 30 }, (_, i) => ({ name: `f${i}`, value: 'v'.repeat(1500) })) };
+    box.post(alerts, { embed, topic: 'custom.big' });
+    await waitFor('1 posted', async () => (await metrics.value(metrics.eventsPosted)) === 1);
+    const [message] = await messagesIn(alerts);
+    expect(messageProblems(message!.embeds)).toEqual([]);
+    expect(message!.embeds[0]!.description).toMatch(/truncated [\d,]+ chars/);
+    expect((await sandboxGet<Stats>('/sandbox/stats')).rejectedPayloads).toBe(0);
+  });
+
   it('a merged message rejected with 400 is split: the good embeds are delivered, the bad one counted rejected', async () => {
     const box = makeOutbox();
     // All four are queued before the first send starts, so they go out merged in one message.

@@ -1,6 +1,7 @@
 import { setTimeout as delay } from 'node:timers/promises';
 import Bottleneck from 'bottleneck';
 import type { APIEmbed } from 'discord.js';
+import { fitEmbed } from '../embeds/limits.ts';
 import type { Logger } from '../../observability/logger.ts';
 import type { UndeliverableReason } from '../../observability/metrics.ts';
 import { ChannelBucket } from './channel-bucket.ts';
@@ -124,6 +125,16 @@ export class ChannelLane {
     if (blocked) {
       this.undeliverable(1, blocked.reason);
       return;
+    }
+    if (this.queue.hasRoom) {
+      // Modules may hand over any embed: fit it now, so one oversized embed cannot get a merged message rejected.
+      try {
+        item = { ...item, embed: fitEmbed(item.embed) };
+      } catch (error) {
+        this.host.logger.error({ err: error, channelId: this.channelId, topic: item.topic }, 'an embed handed to the Outbox is not valid; the event is counted as rejected');
+        this.undeliverable(1, 'rejected');
+        return;
+      }
     }
     this.queue.push(item);
     this.schedule();

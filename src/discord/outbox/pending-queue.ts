@@ -27,6 +27,11 @@ export class PendingQueue {
     return this.items.length + (this.overflow?.count ?? 0);
   }
 
+  /** Whether the next event will be kept in full (rather than folded into the counters). */
+  get hasRoom(): boolean {
+    return this.items.length < this.capacity;
+  }
+
   /** Items held in full (never more than `capacity`). */
   get storedItems(): number {
     return this.items.length;
