@@ -56,8 +56,10 @@ a:hover { text-decoration: underline; }
 .content { white-space: pre-wrap; overflow-wrap: anywhere; }
 .thinking { color: #949ba4; font-style: italic; }
 .ephemeral-note { font-size: 12px; color: #949ba4; margin-top: 4px; }
+.ephemeral-note::before { content: ""; display: inline-block; width: 10px; height: 6px; border: 2px solid #949ba4; border-radius: 50%; margin-right: 6px; vertical-align: middle; }
 .ephemeral-note a { color: #00a8fc; }
 .pings { font-size: 12px; color: #f0b232; margin-top: 2px; }
+.pings::before { content: ""; display: inline-block; width: 6px; height: 6px; border-radius: 50%; background: #f0b232; margin-right: 6px; vertical-align: middle; }
 .mention { background: rgba(88,101,242,.3); color: #c9cdfb; border-radius: 3px; padding: 0 2px; font-weight: 500; }
 code.inline { background: #2b2d31; border: 1px solid #1e1f22; border-radius: 4px; padding: 0 .2em; font: .85em/1.125 Consolas, "Andale Mono WT", "Andale Mono", "Lucida Console", Monaco, "Courier New", monospace; }
 pre.block { background: #2b2d31; border: 1px solid #1e1f22; border-radius: 4px; padding: .5em; margin: 6px 0 0; white-space: pre-wrap; overflow-wrap: anywhere; font: .875em/1.125 Consolas, "Andale Mono WT", "Andale Mono", "Lucida Console", Monaco, "Courier New", monospace; color: #dbdee1; max-width: 90%; }
@@ -70,7 +72,7 @@ blockquote { margin: 0; padding: 0 0 0 12px; border-left: 4px solid #4e5058; }
 .md-h3 { font-size: 1em; font-weight: 700; color: #f2f3f5; margin: 8px 0 0; }
 .md-sub { font-size: .8125em; color: #949ba4; }
 .md-li::before { content: "\\2022"; margin: 0 8px 0 4px; }
-.embeds { display: grid; gap: 4px; margin-top: 4px; }
+.embeds { display: grid; gap: 4px; margin-top: 4px; justify-items: start; }
 .embed { display: grid; max-width: 520px; background: #2b2d31; border: 1px solid rgba(78,80,88,.3); border-left: 4px solid #1e1f22; border-radius: 4px; padding: 8px 16px 16px 12px; grid-template-columns: auto min-content; column-gap: 16px; }
 .embed > * { grid-column: 1; min-width: 0; }
 .embed-author { margin-top: 8px; font-size: 14px; font-weight: 600; color: #f2f3f5; display: flex; align-items: center; gap: 8px; }
@@ -82,11 +84,12 @@ blockquote { margin: 0; padding: 0 0 0 12px; border-left: 4px solid #4e5058; }
 .embed-field-name { font-weight: 600; color: #f2f3f5; margin-bottom: 2px; overflow-wrap: anywhere; }
 .embed-field-value { white-space: pre-wrap; overflow-wrap: anywhere; color: #dbdee1; }
 .embed-thumb { grid-column: 2; grid-row: 1 / 8; margin: 8px 0 0; width: 80px; height: 80px; }
-.embed-media { margin-top: 16px; max-width: 400px; }
-.media-placeholder { display: flex; align-items: center; justify-content: center; gap: 6px; background: #1e1f22; border-radius: 4px; color: #949ba4; font-size: 12px; padding: 8px; min-height: 80px; overflow-wrap: anywhere; text-align: center; }
+.embed-media { margin-top: 16px; width: 400px; max-width: 100%; height: 120px; }
+.media-placeholder { display: flex; align-items: center; justify-content: center; background: #1e1f22; border: 1px dashed #4e5058; border-radius: 4px; color: #949ba4; font-size: 12px; padding: 8px; height: 100%; min-height: 80px; text-align: center; }
+a.media-placeholder:hover { text-decoration: none; color: #dbdee1; }
 .embed-footer { margin-top: 8px; font-size: 12px; line-height: 16px; color: #949ba4; display: flex; align-items: center; gap: 4px; flex-wrap: wrap; }
 .attachment { margin-top: 4px; display: flex; align-items: center; gap: 10px; background: #2b2d31; border: 1px solid #1e1f22; border-radius: 8px; padding: 10px; max-width: 432px; }
-.attachment .icon { font-size: 28px; }
+.file-icon { flex: none; width: 24px; height: 30px; border: 2px solid #b5bac1; border-radius: 2px 9px 2px 2px; }
 .attachment .size { display: block; font-size: 12px; color: #949ba4; }
 .attachment-image { margin-top: 4px; max-width: 400px; max-height: 300px; border-radius: 8px; display: block; }
 .components { margin-top: 4px; display: flex; flex-wrap: wrap; gap: 8px; }
@@ -239,10 +242,11 @@ const script = `
       box.appendChild(img);
       return box;
     }
-    var ph = el('div', 'media-placeholder');
-    ph.appendChild(document.createTextNode('\\uD83D\\uDDBC ' + label + ' (not loaded offline) '));
     var href = safeUrl(url);
-    if (href) ph.appendChild(link(href, href));
+    var ph = href ? link(href, '') : el('div');
+    ph.className = 'media-placeholder';
+    ph.title = (href || '') + ' (external images are not loaded)';
+    ph.appendChild(el('span', null, label));
     box.appendChild(ph);
     return box;
   };
@@ -294,7 +298,7 @@ const script = `
       place();
       box.appendChild(fields);
     }
-    if (e.image && e.image.url) box.appendChild(mediaBox('image', e.image.url, 'embed-media'));
+    if (e.image && e.image.url) box.appendChild(mediaBox('image (not loaded offline)', e.image.url, 'embed-media'));
     if (e.thumbnail && e.thumbnail.url) box.appendChild(mediaBox('thumbnail', e.thumbnail.url, 'embed-thumb'));
     if ((e.footer && e.footer.text) || e.timestamp) {
       var footer = el('div', 'embed-footer');
@@ -366,7 +370,7 @@ const script = `
         continue;
       }
       var file = el('div', 'attachment');
-      file.appendChild(el('span', 'icon', '\\uD83D\\uDCC4'));
+      file.appendChild(el('span', 'file-icon'));
       var meta = el('div');
       meta.appendChild(sameOriginAttachment(att.url) ? link(att.url, att.filename) : el('span', null, att.filename));
       meta.appendChild(el('span', 'size', humanSize(att.size)));
@@ -380,10 +384,13 @@ const script = `
     if (p.here) pinged.push('@here');
     (p.users || []).forEach(function (id) { pinged.push('@' + (names.users[id] || id)); });
     (p.roles || []).forEach(function (id) { pinged.push('@' + (names.roles[id] || id)); });
-    if (pinged.length) row.appendChild(el('div', 'pings', '\\uD83D\\uDD14 pinged ' + pinged.join(', ')));
+    if (pinged.length) row.appendChild(el('div', 'pings', 'pinged ' + pinged.join(', ')));
     if (m.ephemeral) {
-      var note = el('div', 'ephemeral-note', '\\uD83D\\uDC41 Only you can see this \\u2022 ');
-      note.appendChild(el('a', null, 'Dismiss message'));
+      var note = el('div', 'ephemeral-note', 'Only you can see this \\u2022 ');
+      var dismiss = el('a', null, 'Dismiss message');
+      dismiss.href = '#';
+      dismiss.addEventListener('click', function (ev) { ev.preventDefault(); row.remove(); });
+      note.appendChild(dismiss);
       row.appendChild(note);
     }
     return row;
