@@ -145,10 +145,11 @@ export class RestApi {
     }
   }
 
-  private tooMany(res: ServerResponse, decision: RateDecision, countTotal = true): void {
+  /** Answers a 429; `countStatus` is false when the caller has already counted the status. */
+  private tooMany(res: ServerResponse, decision: RateDecision, countStatus = true): void {
     const { stats } = this.opts;
     stats.rateLimited.total += 1;
-    if (countTotal) stats.status(429);
+    if (countStatus) stats.status(429);
     sendJson(res, 429, decision.body, decision.headers);
   }
 

@@ -75,7 +75,6 @@ export const Errors = {
   unknownRole: () => new ApiError(404, 10011, 'Unknown Role'),
   unknownUser: () => new ApiError(404, 10013, 'Unknown User'),
   unknownWebhook: () => new ApiError(404, 10015, 'Unknown Webhook'),
-  unknownApplication: () => new ApiError(404, 10002, 'Unknown Application'),
   unknownCommand: () => new ApiError(404, 10063, 'Unknown application command'),
   unknownInteraction: () => new ApiError(404, 10062, 'Unknown interaction'),
   alreadyAcknowledged: () => new ApiError(400, 40060, 'Interaction has already been acknowledged.'),

@@ -41,6 +41,9 @@ function bad(message: string): never {
 }
 
 async function jsonBody(req: IncomingMessage): Promise<Record<string, unknown>> {
+  // Requiring JSON makes a browser preflight any cross-site write, which the sandbox never approves,
+  // so a web page cannot inject faults or invoke commands in a sandbox running on the same machine.
+  if (!(req.headers['content-type'] ?? '').toLowerCase().startsWith('application/json')) bad('send the body as Content-Type: application/json');
   const text = (await readRaw(req, 1024 * 1024)).toString('utf8');
   if (text.trim() === '') return {};
   let parsed: unknown;

@@ -137,6 +137,10 @@ export class InteractionBroker {
     if (memberSpec.permissions !== undefined && !/^\d{1,20}$/.test(String(memberSpec.permissions))) {
       return { status: 400, result: { error: 'member.permissions must be a decimal string of permission bits, e.g. "8"' } };
     }
+    const knownRoles = new Set(this.store.allRoles().map((r) => r.id));
+    if (memberSpec.roles !== undefined && (!Array.isArray(memberSpec.roles) || !memberSpec.roles.every((r) => typeof r === 'string' && knownRoles.has(r)))) {
+      return { status: 400, result: { error: 'member.roles must be a list of the guild\'s role IDs (see GET /sandbox/state)' } };
+    }
     let options: { options?: unknown[]; resolved?: Record<string, Record<string, unknown>> };
     try {
       options = this.buildOptions(command, request.options);
@@ -183,7 +187,8 @@ export class InteractionBroker {
   /** POST /interactions/{id}/{token}/callback. */
   callback(id: string, token: string, body: unknown, attachments: APIAttachment[], withResponse: boolean): { status: number; body?: unknown } {
     const t = this.tracked.get(id);
-    if (!t || Date.now() - t.createdAt > this.timings.ackTimeoutMs && t.responseType === null) throw Errors.unknownInteraction();
+    // Discord forgets an interaction that was not acknowledged within 3 s.
+    if (!t || (t.responseType === null && Date.now() - t.createdAt > this.timings.ackTimeoutMs)) throw Errors.unknownInteraction();
     if (t.token !== token) throw Errors.invalidWebhookToken();
     if (t.responseType !== null) throw Errors.alreadyAcknowledged();
     if (!isObject(body) || typeof body.type !== 'number') {
@@ -292,9 +297,10 @@ export class InteractionBroker {
 
   /** Stops every wait in progress (on shutdown). */
   close(): void {
-    for (const t of this.tracked.values()) this.notify(t);
+    const all = [...this.tracked.values()];
     this.tracked.clear();
     this.byToken.clear();
+    for (const t of all) this.notify(t);
   }
 
   private acknowledged(applicationId: string, token: string): Tracked {

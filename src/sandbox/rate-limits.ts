@@ -13,8 +13,7 @@ export interface RateDecision {
   allowed: boolean;
   headers: Record<string, string>;
   /** When refused: the 429 body Discord sends. */
-  body?: { message: string; retry_after: number; global: boolean; code?: number };
-  scope?: 'user' | 'global' | 'shared';
+  body?: { message: string; retry_after: number; global: boolean };
 }
 
 /** At most `limit` timestamps in the last `windowMs`: a sliding log, so no window is ever exceeded. */
@@ -86,7 +85,6 @@ export class RateLimiter {
     const wait = this.global.resetAfterMs(now);
     return {
       allowed: false,
-      scope: 'global',
       headers: { 'Retry-After': seconds(wait), 'X-RateLimit-Global': 'true', 'X-RateLimit-Scope': 'global' },
       body: { message: 'You are being rate limited.', retry_after: Number(seconds(wait)), global: true },
     };
@@ -100,7 +98,6 @@ export class RateLimiter {
     const wait = log.resetAfterMs(now);
     return {
       allowed: false,
-      scope: 'user',
       headers: { ...this.headers(rule, log, now), 'Retry-After': seconds(wait), 'X-RateLimit-Scope': 'user' },
       body: { message: 'You are being rate limited.', retry_after: Number(seconds(wait)), global: false },
     };
@@ -117,7 +114,6 @@ export class RateLimiter {
     const base = rule ? this.peek(rule, major) : {};
     return {
       allowed: false,
-      scope: 'shared',
       headers: { ...base, 'Retry-After': seconds(retryAfterMs), 'X-RateLimit-Scope': 'shared' },
       body: { message: 'You are being rate limited.', retry_after: Number(seconds(retryAfterMs)), global: false },
     };

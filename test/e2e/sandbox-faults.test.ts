@@ -91,5 +91,9 @@ describe('sandbox faults drive the real client\'s error paths', () => {
     const bad = await postJson<{ error: string }>(`${started.address.url}/sandbox/faults`, { channel_id: started.sandbox.channelId('other'), status: 418, count: 1 });
     expect(bad.status).toBe(400);
     expect(bad.body.error).toContain('429, 500, 502, 403, 404');
+    // A form-encoded or text/plain POST (what a web page can send without a preflight) is refused.
+    const crossSite = await fetch(`${started.address.url}/sandbox/faults`, { method: 'POST', headers: { 'content-type': 'text/plain' }, body: JSON.stringify({ channel_id: started.sandbox.channelId('other'), status: 500 }) });
+    expect(crossSite.status).toBe(400);
+    expect(await getJson<unknown[]>(`${started.address.url}/sandbox/faults`)).toEqual([]);
   });
 });
