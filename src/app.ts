@@ -31,6 +31,8 @@ export type AppOptions<X extends object = object> = {
   modules?: readonly ModuleDefinition<X>[];
   /** Serve /healthz and /metrics; default `config.http.enabled`. */
   http?: boolean;
+  /** More sections for /healthz (e.g. the Discord side), computed on each request; they cannot replace the app's own. */
+  healthDetails?: () => Record<string, unknown>;
 } & ContextExtensionOption<X>;
 
 /** One publisher as `/zmq_status` shows it. */
@@ -151,7 +153,7 @@ export class App<X extends object = object> {
         host: config.http.host,
         port: config.http.port,
         metrics: this.metrics,
-        report: () => this.healthReport(),
+        report: () => ({ ...options.healthDetails?.(), ...this.healthReport() }),
         logger: this.logger.child({ component: 'http' }),
       });
     }

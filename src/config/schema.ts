@@ -43,6 +43,37 @@ export const configSchema = z
       })
       .strict()
       .default({ notify_only_on_failure: false, min_severity: 'info' }),
+    /** The built-in failure alerts: repeat suppression, recovered notices, the heartbeat watchdog. */
+    alerts: z
+      .object({
+        /** Edit a job's alert with the count and last error while it keeps failing, instead of posting each failure. */
+        suppress_repeats: z.boolean().default(true),
+        /** A failure within this many seconds of the job's previous one belongs to the same series (one alert, edited). */
+        repeat_window_s: positiveInt.default(600),
+        /** A series older than this gets a fresh alert (a new message) even if the job never stopped failing. */
+        repeat_renotify_s: positiveInt.default(3_600),
+        /** Post a "recovered" notice when a failing job executes successfully. */
+        recovered_notices: z.boolean().default(true),
+        /** How long a failing job is remembered for its "recovered" notice, seconds after its last failure. */
+        recovery_window_s: positiveInt.default(604_800),
+        /** Failing jobs remembered at most (least recently failed forgotten first). */
+        max_tracked_jobs: positiveInt.default(10_000),
+        /** A scheduler that sent heartbeats and then none for this many seconds is reported silent; null or 0 = no watchdog. */
+        heartbeat_timeout_s: z.number().nonnegative().nullable().default(90),
+        /** Schedulers (deployments) the heartbeat watchdog follows at most (least recently heard forgotten first). */
+        max_watched_schedulers: positiveInt.default(1_000),
+      })
+      .strict()
+      .default({
+        suppress_repeats: true,
+        repeat_window_s: 600,
+        repeat_renotify_s: 3_600,
+        recovered_notices: true,
+        recovery_window_s: 604_800,
+        max_tracked_jobs: 10_000,
+        heartbeat_timeout_s: 90,
+        max_watched_schedulers: 1_000,
+      }),
     subscriber: z
       .object({
         receive_hwm: positiveInt.default(100_000),
@@ -57,6 +88,8 @@ export const configSchema = z
         token_env: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'an environment variable name').default('DISCORD_TOKEN'),
         guild_id: snowflake.nullish(),
         application_id: snowflake.nullish(),
+        /** REST API base URL (e.g. a sandbox's http://127.0.0.1:8099/api); null = Discord's own. */
+        api_url: z.url({ protocol: /^https?$/, error: 'an http(s) URL such as http://127.0.0.1:8099/api' }).nullish(),
       })
       .strict()
       .default({ token_env: 'DISCORD_TOKEN' }),
@@ -89,6 +122,20 @@ export const configSchema = z
       .object({ enabled: z.boolean().default(true), host: host.default('127.0.0.1'), port: port.default(9464) })
       .strict()
       .default({ enabled: true, host: '127.0.0.1', port: 9464 }),
+    outbox: z
+      .object({
+        /** Full events kept per channel while it waits; beyond, events fold into digest counters. */
+        per_channel_pending: positiveInt.default(500),
+        /** Retries for 5xx and network failures beyond the REST client's own. */
+        max_retries: z.number().int().nonnegative().default(3),
+        /** First retry delay; it doubles per retry up to retry_max_delay_ms. */
+        retry_base_delay_ms: positiveInt.default(1_000),
+        retry_max_delay_ms: positiveInt.default(30_000),
+        /** How long a channel that answered 403/404 is left alone before the next event tries it again. */
+        unavailable_cooldown_ms: z.number().int().nonnegative().default(300_000),
+      })
+      .strict()
+      .default({ per_channel_pending: 500, max_retries: 3, retry_base_delay_ms: 1_000, retry_max_delay_ms: 30_000, unavailable_cooldown_ms: 300_000 }),
     shutdown: z
       .object({ drain_timeout_ms: z.number().int().nonnegative().default(10_000) })
       .strict()
