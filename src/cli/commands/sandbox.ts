@@ -1,28 +1,13 @@
 import { InvalidArgumentError, type Command } from 'commander';
-import { ConfigError, loadConfig, type Config, type LoadedConfig } from '../../config/index.ts';
+import { ConfigError, loadConfig, type LoadedConfig } from '../../config/index.ts';
+import { sandboxOptionsFromConfig } from '../../discord/sandbox-mode.ts';
 import { createLogger, moduleLogger } from '../../observability/logger.ts';
-import { SandboxServer, type SandboxOptions } from '../../sandbox/index.ts';
+import { SandboxServer } from '../../sandbox/index.ts';
 
 function parsePort(value: string): number {
   const port = Number(value);
   if (!/^\d+$/.test(value) || port > 65535) throw new InvalidArgumentError('expected a port number from 0 to 65535 (0 = any free port)');
   return port;
-}
-
-/** The sandbox's guild and channels as the config names them: one channel per notification channel, plus general. */
-export function sandboxOptionsFromConfig(config: Config): Pick<SandboxOptions, 'guild' | 'channels' | 'applicationId' | 'host' | 'port'> {
-  const channels: { id: string; name: string }[] = [];
-  for (const [key, id] of Object.entries(config.notification_channels)) {
-    // Two keys naming one channel make one channel, named after the first key.
-    if (typeof id === 'string' && !channels.some((c) => c.id === id)) channels.push({ id, name: key.replace(/_/g, '-') });
-  }
-  return {
-    host: config.sandbox.host,
-    port: config.sandbox.port,
-    guild: { ...(config.discord.guild_id ? { id: config.discord.guild_id } : {}), name: config.sandbox.guild_name },
-    channels,
-    ...(config.discord.application_id ? { applicationId: config.discord.application_id } : {}),
-  };
 }
 
 /** `sandbox [--port N] [--token T] [-c FILE]`: run only the sandbox Discord server until Ctrl-C. */

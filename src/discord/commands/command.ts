@@ -1,0 +1,26 @@
+import type { ChatInputCommandInteraction, RESTPostAPIChatInputApplicationCommandsJSONBody } from 'discord.js';
+import type { App } from '../../app.ts';
+import type { Logger } from '../../observability/logger.ts';
+import type { Metrics } from '../../observability/metrics.ts';
+import type { DiscordExtensions } from '../module-context.ts';
+import type { Outbox } from '../outbox/index.ts';
+
+/** What a slash command reads and acts on: the running bot's parts. */
+export interface CommandDeps {
+  app: App<DiscordExtensions>;
+  outbox: Outbox;
+  /** The registry /metrics serves, so what a command shows matches what Prometheus scrapes. */
+  metrics: Metrics;
+  logger: Logger;
+}
+
+/** A slash command: what is registered with Discord, and what runs when someone invokes it. */
+export interface SlashCommand {
+  readonly data: RESTPostAPIChatInputApplicationCommandsJSONBody;
+  execute(interaction: ChatInputCommandInteraction, deps: CommandDeps): Promise<void>;
+}
+
+/** Who invoked an interaction, for log lines. */
+export function invoker(interaction: ChatInputCommandInteraction): { userId: string; user: string; guildId: string | null; channelId: string } {
+  return { userId: interaction.user.id, user: interaction.user.tag, guildId: interaction.guildId, channelId: interaction.channelId };
+}

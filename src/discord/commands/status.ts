@@ -1,0 +1,135 @@
+import { MessageFlags, type APIEmbed, type APIEmbedField } from 'discord.js';
+import type { AppStats } from '../../app.ts';
+import type { DropReason } from '../../observability/metrics.ts';
+import { Colors } from '../embeds/colors.ts';
+import { formatDuration } from '../embeds/format.ts';
+import { EmbedLimits, fitEmbed } from '../embeds/limits.ts';
+import { formatCount, safeText } from '../embeds/text.ts';
+import type { CommandDeps, SlashCommand } from './command.ts';
+
+const dropReasons: readonly DropReason[] = ['overflow', 'malformed', 'shutdown'];
+/** Publishers and handlers listed one per line, at most this many each; the rest are counted. */
+const MAX_LISTED = 10;
+
+/** Everything `/zmq_status` shows, taken at one moment. */
+export interface StatusSnapshot {
+  listener: AppStats['listener'];
+  /** Read from the registry /metrics serves, so both always agree. */
+  counts: {
+    received: number;
+    dispatched: number;
+    queued: number;
+    dropped: Record<DropReason, number> & { total: number };
+    lost: number;
+    handlerErrors: number;
+  };
+  queue: { capacity: number; inFlight: number };
+  handlers: AppStats['handlers'];
+  publishers: AppStats['publishers'];
+  lastEventAgeSeconds: number | null;
+  outbox: { pending: number; byChannel: Record<string, number>; unavailable: Record<string, { reason: string; retryAt: number }> };
+  uptimeSeconds: number;
+}
+
+/** Takes the status snapshot: counters from the metrics registry, the rest from the app and the Outbox. */
+export async function statusSnapshot({ app, outbox, metrics }: CommandDeps): Promise<StatusSnapshot> {
+  const stats = app.stats();
+  const dropped = { overflow: 0, malformed: 0, shutdown: 0, total: 0 };
+  for (const reason of dropReasons) dropped[reason] = await metrics.value(metrics.eventsDropped, { reason });
+  dropped.total = await metrics.value(metrics.eventsDropped);
+  return {
+    listener: stats.listener,
+    counts: {
+      received: await metrics.value(metrics.eventsReceived),
+      dispatched: await metrics.value(metrics.eventsDispatched),
+      queued: await metrics.value(metrics.queueDepth),
+      dropped,
+      lost: await metrics.value(metrics.eventsLost),
+      handlerErrors: await metrics.value(metrics.handlerErrors),
+    },
+    queue: { capacity: stats.queue.capacity, inFlight: stats.inFlight },
+    handlers: stats.handlers,
+    publishers: stats.publishers,
+    lastEventAgeSeconds: stats.lastEventAgeSeconds,
+    outbox: { pending: outbox.pending(), byChannel: outbox.pendingByChannel(), unavailable: outbox.unavailableChannels() },
+    uptimeSeconds: stats.uptimeSeconds,
+  };
+}
+
+function value(text: string): string {
+  return safeText(text, EmbedLimits.fieldValue) || '\u200b';
+}
+
+function listed<T>(items: readonly T[], line: (item: T) => string, none: string): string {
+  if (items.length === 0) return none;
+  const lines = items.slice(0, MAX_LISTED).map(line);
+  if (items.length > MAX_LISTED) lines.push(`… and ${items.length - MAX_LISTED} more`);
+  return lines.join('\n');
+}
+
+function code(text: string): string {
+  return `\`${text.replaceAll('`', 'ˋ').slice(0, 200)}\``;
+}
+
+function ago(seconds: number | null): string {
+  return seconds === null ? 'none yet' : `${formatDuration(seconds)} ago`;
+}
+
+/** The `/zmq_status` embed for a snapshot. */
+export function statusEmbed(s: StatusSnapshot): APIEmbed {
+  const { listener, counts } = s;
+  const connected = new Set(listener.connected);
+  const healthy = listener.state === 'running' && connected.size > 0;
+  const color = listener.state !== 'running' ? Colors.failure : healthy ? Colors.success : Colors.warning;
+  const endpoints = listener.endpoints.map((e) => `${connected.has(e) ? '🟢' : '🔴'} ${code(e)} ${connected.has(e) ? 'connected' : 'not connected'}`).join('\n');
+  const drops = dropReasons.filter((r) => counts.dropped[r] > 0).map((r) => `${r} ${formatCount(counts.dropped[r])}`);
+  const unavailable = Object.entries(s.outbox.unavailable);
+  const pendingChannels = Object.entries(s.outbox.byChannel);
+  const fields: APIEmbedField[] = [
+    { name: 'Listener', value: value(`**${listener.state}** · ${connected.size}/${listener.endpoints.length} endpoints connected\n${endpoints}`) },
+    { name: 'Topics', value: value(listener.topics.length === 0 ? 'everything' : listener.topics.map(code).join(' ')) },
+    { name: 'Queue', value: value(`${formatCount(counts.queued)} / ${formatCount(s.queue.capacity)} · ${formatCount(s.queue.inFlight)} in flight`), inline: true },
+    { name: 'Uptime', value: formatDuration(s.uptimeSeconds), inline: true },
+    { name: 'Last event', value: ago(s.lastEventAgeSeconds), inline: true },
+    {
+      name: 'Events',
+      value: value(
+        [
+          `received ${formatCount(counts.received)} · dispatched ${formatCount(counts.dispatched)} · queued ${formatCount(counts.queued)}`,
+          `dropped ${formatCount(counts.dropped.total)}${drops.length > 0 ? ` (${drops.join(', ')})` : ''}`,
+          `lost in transit (sequence gaps) ${formatCount(counts.lost)} · handler errors ${formatCount(counts.handlerErrors)}`,
+        ].join('\n'),
+      ),
+    },
+    {
+      name: `Publishers (${s.publishers.length})`,
+      value: value(
+        listed(
+          s.publishers,
+          (p) => `${code(p.src)} seq ${p.lastSeq} · ${ago(p.lastEventAgeSeconds)} · lost ${formatCount(p.lost)}${p.restarts > 0 ? ` · restarted ${p.restarts}×` : ''}`,
+          'none seen yet',
+        ),
+      ),
+    },
+    { name: `Handlers (${s.handlers.length})`, value: value(listed(s.handlers, (h) => `${code(h.prefix === '' ? '*' : h.prefix)} → ${h.name}`, 'none registered')) },
+    {
+      name: 'Outbox',
+      value: value(
+        [
+          `${formatCount(s.outbox.pending)} pending${pendingChannels.length > 0 ? `: ${pendingChannels.map(([id, n]) => `<#${id}> ${formatCount(n)}`).join(', ')}` : ''}`,
+          ...(unavailable.length > 0 ? [`unavailable: ${unavailable.map(([id, u]) => `<#${id}> (${u.reason}, retry <t:${Math.ceil(u.retryAt / 1000)}:R>)`).join(', ')}`] : []),
+        ].join('\n'),
+      ),
+    },
+  ];
+  return fitEmbed({ title: 'zmq-notify status', color, fields, footer: { text: 'counts as in /metrics' }, timestamp: new Date().toISOString() });
+}
+
+/** `/zmq_status`: the listener, queue, counts, publishers, handlers and Outbox, ephemerally. */
+export const statusCommand: SlashCommand = {
+  data: { name: 'zmq_status', description: 'Show the ZeroMQ listener, queue, event counts, publishers, handlers and Outbox (only you see it)' },
+  async execute(interaction, deps) {
+    const snapshot = await statusSnapshot(deps);
+    await interaction.reply({ embeds: [statusEmbed(snapshot)], flags: MessageFlags.Ephemeral });
+  },
+};
