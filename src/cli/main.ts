@@ -1,5 +1,6 @@
 import { Command, CommanderError } from 'commander';
 import { registerCheckConfig } from './commands/check-config.ts';
+import { registerDeployCommands } from './commands/deploy-commands.ts';
 import { registerEmit } from './commands/emit.ts';
 import { registerSandbox } from './commands/sandbox.ts';
 import { registerStart } from './commands/start.ts';
@@ -18,6 +19,7 @@ export function buildProgram(): Command {
   registerEmit(program);
   registerStart(program);
   registerSandbox(program);
+  registerDeployCommands(program);
   for (const command of program.commands) command.exitOverride().showHelpAfterError(true);
   return program;
 }

@@ -1,7 +1,6 @@
 import type { Command } from 'commander';
-import { App } from '../../app.ts';
+import { Bot } from '../../bot.ts';
 import { ConfigError, loadConfig, type LoadedConfig } from '../../config/index.ts';
-import logEvents from '../../handlers/log-events.ts';
 import { createLogger } from '../../observability/logger.ts';
 
 /** Exit codes for a second signal, which ends the process without waiting for the drain. */
@@ -15,7 +14,7 @@ const EXIT_GRACE_MS = 2_000;
 export function registerStart(program: Command): void {
   program
     .command('start')
-    .description('run the bot: subscribe to the scheduler\'s events, queue them and dispatch them to the handler modules')
+    .description('run the bot: subscribe to the scheduler\'s events and post them to Discord (with no bot token in the environment, to a local sandbox Discord)')
     .option('-c, --config <file>', 'config file (default: the embedded config/default.yaml)')
     .action(async (opts: { config?: string }) => {
       process.exitCode = await runStart(opts.config);
@@ -32,9 +31,9 @@ export async function runStart(configPath?: string): Promise<number> {
     console.error(err.message);
     return 1;
   }
-  const { config, baseDir } = loaded;
-  const logger = createLogger({ level: config.log_level });
-  const app = new App({ config, baseDir, logger, modules: [logEvents] });
+  const { config } = loaded;
+  const logger = createLogger({ level: process.env.LOG_LEVEL ?? config.log_level });
+  const bot = new Bot({ loaded, logger });
 
   // Listen before starting, so a signal during start-up is not lost.
   let first: (signal: NodeJS.Signals) => void = () => undefined;
@@ -44,17 +43,21 @@ export async function runStart(configPath?: string): Promise<number> {
   });
 
   try {
-    await app.start();
+    await bot.start();
   } catch (err) {
     process.off('SIGINT', first).off('SIGTERM', first);
     console.error(`zmq-notify start: ${(err as Error).message}`);
-    await app.stop({ drainTimeoutMs: 0 });
+    await bot.stop();
     return 1;
   }
-  logger.info({ config: loaded.path, endpoints: app.subscriber.endpoints, topics: app.subscriber.topics }, 'zmq-notify started; SIGINT or SIGTERM stops it');
+  const sandbox = bot.sandbox;
+  if (sandbox) console.log(`sandbox Discord: ${sandbox.url}/ — open it to watch the channels`);
+  logger.info(
+    { config: loaded.path, mode: bot.mode, endpoints: bot.app.subscriber.endpoints, topics: bot.app.subscriber.topics, ...(sandbox && { sandbox: `${sandbox.url}/` }) },
+    'zmq-notify started; SIGINT or SIGTERM stops it',
+  );
 
   const signal = await signalled;
-  const drainTimeoutMs = config.shutdown.drain_timeout_ms;
   const again = (second: NodeJS.Signals): void => {
     const code = SIGNAL_EXIT[second as keyof typeof SIGNAL_EXIT] ?? 1;
     logger.warn({ signal: second, exitCode: code }, `second ${second}: exiting at once with code ${code}, without draining`);
@@ -62,9 +65,12 @@ export async function runStart(configPath?: string): Promise<number> {
   };
   process.off('SIGINT', first).off('SIGTERM', first);
   process.on('SIGINT', again).on('SIGTERM', again);
-  logger.info({ signal, queued: app.queue.size, drainTimeoutMs }, `${signal}: stopping intake and draining the queue (a second signal exits at once)`);
+  logger.info(
+    { signal, queued: bot.app.queue.size, outboxPending: bot.outbox.pending(), drainTimeoutMs: config.shutdown.drain_timeout_ms },
+    `${signal}: stopping intake and draining the queue and the Outbox (a second signal exits at once)`,
+  );
 
-  const result = await app.stop({ drainTimeoutMs });
+  const result = await bot.stop();
   process.off('SIGINT', again).off('SIGTERM', again);
   setTimeout(() => process.exit(0), EXIT_GRACE_MS).unref();
   logger.info({ ...result }, 'zmq-notify stopped');

@@ -1,0 +1,200 @@
+import { Events, type Client, type Interaction } from 'discord.js';
+import { App, type StopResult } from './app.ts';
+import type { LoadedConfig } from './config/load.ts';
+import type { Config } from './config/schema.ts';
+import { createDiscordClient, loginClient } from './discord/client.ts';
+import { commands, interactionRouter, registerCommands, type RegisteredCommands } from './discord/commands/index.ts';
+import { postThrough, type DiscordExtensions } from './discord/module-context.ts';
+import { Outbox } from './discord/outbox/index.ts';
+import { startSandboxMode, type RunningSandbox } from './discord/sandbox-mode.ts';
+import logEvents from './handlers/log-events.ts';
+import { createLogger, type Logger } from './observability/logger.ts';
+import { Metrics } from './observability/metrics.ts';
+import type { ModuleDefinition } from './pipeline/module.ts';
+
+/** How a {@link Bot} is set up. */
+export interface BotOptions {
+  loaded: LoadedConfig;
+  logger?: Logger;
+  metrics?: Metrics;
+  /** Modules set up after the built-in ones (for programs that embed the bot, and tests). */
+  modules?: readonly ModuleDefinition<DiscordExtensions>[];
+  /** Where the sandbox token variable is read (default process.env). */
+  env?: NodeJS.ProcessEnv;
+}
+
+/** What {@link Bot.stop} did. */
+export interface BotStopResult {
+  /** True when the queue and the Outbox both emptied within the bound. */
+  drained: boolean;
+  queue: StopResult;
+  outbox: {
+    drained: boolean;
+    /** Events waiting in the Outbox once the queue was drained. */
+    pendingAtDrain: number;
+    /** Of those, events the bound left undelivered (counted undeliverable, reason `shutdown`). */
+    abandoned: number;
+  };
+  elapsedMs: number;
+}
+
+/** The running parts, created by start() once the Discord API's address is known. */
+interface Parts {
+  client: Client;
+  outbox: Outbox;
+  app: App<DiscordExtensions>;
+  onInteraction: (interaction: Interaction) => void;
+}
+
+/**
+ * The product, composed: the event pipeline (App) whose modules post through the Outbox to Discord,
+ * the discord.js client, the slash commands, and — with no bot token — the sandbox Discord server.
+ */
+export class Bot {
+  readonly config: Config;
+  readonly metrics: Metrics;
+  readonly logger: Logger;
+  /** `sandbox` when no bot token is set: the bot logs into a local Discord it starts itself. */
+  readonly mode: 'discord' | 'sandbox';
+  /** The commands registered at start (sandbox mode only; against Discord, `deploy-commands` does it). */
+  registered?: RegisteredCommands;
+  private readonly options: BotOptions;
+  private parts?: Parts;
+  private running?: RunningSandbox;
+  private stopping?: Promise<BotStopResult>;
+
+  constructor(options: BotOptions) {
+    this.options = options;
+    this.config = options.loaded.config;
+    this.logger = options.logger ?? createLogger({ level: this.config.log_level });
+    this.metrics = options.metrics ?? new Metrics();
+    this.mode = options.loaded.secrets.discordToken ? 'discord' : 'sandbox';
+  }
+
+  /** Starts the sandbox (sandbox mode), logs in, registers the commands (sandbox mode), then starts the pipeline. */
+  async start(): Promise<void> {
+    if (this.parts) throw new Error('Bot.start: already started');
+    const { config } = this;
+    let token = this.options.loaded.secrets.discordToken;
+    let apiUrl = config.discord.api_url;
+    let tokenSource = `$${config.discord.token_env}`;
+    if (this.mode === 'sandbox') {
+      this.logger.info(`no bot token in $${config.discord.token_env}: running in sandbox mode against a local Discord`);
+      this.running = await startSandboxMode(config, this.logger.child({ component: 'sandbox' }), this.options.env);
+      ({ token, apiUrl } = this.running.address);
+      tokenSource = 'the sandbox';
+    }
+    const parts = this.compose(apiUrl);
+    this.parts = parts;
+    const client = await loginClient(parts.client, token ?? '', { tokenSource, logger: this.logger.child({ component: 'discord' }) });
+    if (this.running) {
+      const guildId = this.running.server.state().guild.id;
+      this.registered = await registerCommands(client.rest, { applicationId: client.application.id, guildId, commands });
+      this.logger.info({ guildId, commands: this.registered.commands.map((c) => c.name) }, 'slash commands registered in the sandbox guild');
+    }
+    await parts.app.start();
+  }
+
+  /**
+   * Stops intake, drains the queue, then the Outbox in what is left of shutdown.drain_timeout_ms
+   * (one bound for both), logs out and stops the sandbox. Calling it again returns the same result.
+   */
+  stop(): Promise<BotStopResult> {
+    this.stopping ??= this.shutdown();
+    return this.stopping;
+  }
+
+  /** The event pipeline (after start). */
+  get app(): App<DiscordExtensions> {
+    return this.started().app;
+  }
+
+  /** The Outbox every module posts through (after start). */
+  get outbox(): Outbox {
+    return this.started().outbox;
+  }
+
+  /** The discord.js client (after start). */
+  get client(): Client {
+    return this.started().client;
+  }
+
+  /** The sandbox the bot logged into, in sandbox mode once started. */
+  get sandbox(): { url: string; token: string; server: RunningSandbox['server'] } | undefined {
+    const running = this.running;
+    return running && { url: running.address.url, token: running.address.token, server: running.server };
+  }
+
+  /** Base URL of /healthz and /metrics ('' before start or when not serving). */
+  get httpUrl(): string {
+    return this.parts?.app.httpUrl ?? '';
+  }
+
+  private started(): Parts {
+    if (!this.parts) throw new Error('the bot has not been started');
+    return this.parts;
+  }
+
+  private compose(apiUrl: string | null | undefined): Parts {
+    const { config, logger, metrics } = this;
+    const client = createDiscordClient(apiUrl);
+    const outbox = new Outbox({
+      rest: client.rest,
+      metrics,
+      logger: logger.child({ component: 'outbox' }),
+      perChannelPending: config.outbox.per_channel_pending,
+      maxRetries: config.outbox.max_retries,
+      retryBaseDelayMs: config.outbox.retry_base_delay_ms,
+      retryMaxDelayMs: config.outbox.retry_max_delay_ms,
+      unavailableCooldownMs: config.outbox.unavailable_cooldown_ms,
+    });
+    const post = postThrough(outbox);
+    const app = new App<DiscordExtensions>({
+      config,
+      baseDir: this.options.loaded.baseDir,
+      logger,
+      metrics,
+      modules: [logEvents, ...(this.options.modules ?? [])],
+      extendContext: () => ({ post, discord: client, outbox }),
+      healthDetails: () => ({
+        discord: {
+          mode: this.mode,
+          logged_in: client.isReady(),
+          user: client.user?.tag ?? null,
+          outbox_pending: outbox.pending(),
+          unavailable_channels: Object.keys(outbox.unavailableChannels()),
+        },
+      }),
+    });
+    const route = interactionRouter({ app, outbox, metrics, logger: logger.child({ component: 'commands' }) });
+    const onInteraction = (interaction: Interaction): void => void route(interaction);
+    client.on(Events.InteractionCreate, onInteraction);
+    return { client, outbox, app, onInteraction };
+  }
+
+  private async shutdown(): Promise<BotStopResult> {
+    const started = Date.now();
+    const bound = this.config.shutdown.drain_timeout_ms;
+    const result: BotStopResult = { drained: true, queue: { drained: true, droppedOnShutdown: 0 }, outbox: { drained: true, pendingAtDrain: 0, abandoned: 0 }, elapsedMs: 0 };
+    const parts = this.parts;
+    if (parts) {
+      result.queue = await parts.app.stop({ drainTimeoutMs: bound });
+      const left = Math.max(0, bound - (Date.now() - started));
+      const pendingAtDrain = parts.outbox.pending();
+      if (pendingAtDrain > 0) this.logger.info({ pending: pendingAtDrain, drainTimeoutMs: left }, 'draining the Outbox');
+      const abandonedBefore = await this.metrics.value(this.metrics.eventsUndeliverable, { reason: 'shutdown' });
+      const drained = await parts.outbox.drain(left);
+      const abandoned = (await this.metrics.value(this.metrics.eventsUndeliverable, { reason: 'shutdown' })) - abandonedBefore;
+      result.outbox = { drained, pendingAtDrain, abandoned };
+      parts.client.off(Events.InteractionCreate, parts.onInteraction);
+      await parts.client.destroy();
+    }
+    await this.running?.server.stop();
+    result.drained = result.queue.drained && result.outbox.drained;
+    result.elapsedMs = Date.now() - started;
+    const log = { ...result };
+    if (result.drained) this.logger.info(log, 'bot stopped: queue and Outbox drained');
+    else this.logger.warn(log, `bot stopped: the drain bound of ${bound} ms was reached`);
+    return result;
+  }
+}
