@@ -4,6 +4,8 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom
 export type DropReason = 'overflow' | 'malformed' | 'shutdown';
 /** Why an event handed to the Outbox never reached Discord. */
 export type UndeliverableReason = 'forbidden' | 'not_found' | 'server_error' | 'network' | 'rejected' | 'shutdown';
+/** Why a built-in module did not post an event: its filters, or no channel configured for it. */
+export type SkipReason = 'filtered' | 'no_channel';
 
 /** Every Prometheus metric the bot exports, on one registry of its own. */
 export class Metrics {
@@ -13,6 +15,7 @@ export class Metrics {
   readonly eventsDispatched = new Counter({ name: 'zmq_notify_events_dispatched_total', help: 'Events taken from the queue and handed to their handlers', registers: [this.registry] });
   readonly eventsDropped = new Counter({ name: 'zmq_notify_events_dropped_total', help: 'Events dropped before dispatch, by reason', labelNames: ['reason'] as const, registers: [this.registry] });
   readonly eventsUnhandled = new Counter({ name: 'zmq_notify_events_unhandled_total', help: 'Dispatched events that no handler subscribed to', registers: [this.registry] });
+  readonly eventsSkipped = new Counter({ name: 'zmq_notify_events_skipped_total', help: 'Events the built-in modules did not post: filtered by filters:, or no channel configured for them (route = the notification route)', labelNames: ['reason', 'route'] as const, registers: [this.registry] });
   readonly eventsLost = new Counter({ name: 'zmq_notify_events_lost_total', help: 'Events the network lost, from gaps in publisher sequence numbers', registers: [this.registry] });
   readonly publisherRestarts = new Counter({ name: 'zmq_notify_publisher_restarts_total', help: 'Publishers seen starting their sequence again at 1', registers: [this.registry] });
   readonly framesMalformed = new Counter({ name: 'zmq_notify_frames_malformed_total', help: 'Malformed messages, by kind', labelNames: ['kind'] as const, registers: [this.registry] });

@@ -36,12 +36,19 @@ export function handlerUnregisteredEmbed(event: ZmqEvent): APIEmbed {
 const HEALTHY = /^(ok|up|healthy|alive|ready|running|pong|online|true)$/i;
 const UNHEALTHY = /^(error|down|unhealthy|dead|failed|failing|timeout|offline|unreachable|false)$/i;
 
+/** What a `handler.ping` status says: healthy, unhealthy, something else, or nothing (no status sent). */
+export function pingHealth(status: unknown): 'healthy' | 'unhealthy' | 'other' | 'none' {
+  const text = scalarText(status);
+  if (text === undefined) return 'none';
+  return HEALTHY.test(text) ? 'healthy' : UNHEALTHY.test(text) ? 'unhealthy' : 'other';
+}
+
+const PING_COLORS = { healthy: Colors.success, unhealthy: Colors.failure, other: Colors.neutral, none: Colors.neutral } as const;
+
 /** `handler.ping`: green, red or grey by the reported status. */
 export function handlerPingEmbed(event: ZmqEvent): APIEmbed {
   const { data } = event;
-  const status = scalarText(data.status);
-  const color =
-    status === undefined ? Colors.neutral : HEALTHY.test(status) ? Colors.success : UNHEALTHY.test(status) ? Colors.failure : Colors.neutral;
+  const color = PING_COLORS[pingHealth(data.status)];
   const embed = baseEmbed(event, `📶 Handler ping: ${handlerLabel(data)}`, color);
   const fields = handlerIdField(data);
   if (data.status !== undefined) fields.push(field('Status', renderValue(data.status, 512), true));

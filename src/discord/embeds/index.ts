@@ -9,7 +9,7 @@ export { Colors } from './colors.ts';
 export { recoveredEmbed, repeatedFailureEmbed, type FailureSeries } from './alerts.ts';
 export { DIGEST_MAX_LENGTH, digestEmbed, type DigestSummary } from './digest.ts';
 export { genericEventEmbed } from './generic.ts';
-export { handlerPingEmbed, handlerRegisteredEmbed, handlerUnregisteredEmbed } from './handler.ts';
+export { handlerPingEmbed, handlerRegisteredEmbed, handlerUnregisteredEmbed, pingHealth } from './handler.ts';
 export { jobExecutedEmbed, jobFailedEmbed, jobRemovedEmbed, jobScheduledEmbed } from './job.ts';
 export { EmbedLimits, embedLength, embedsLength, fitEmbed, fitEmbeds } from './limits.ts';
 export {

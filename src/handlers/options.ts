@@ -1,0 +1,13 @@
+import type { Metrics } from '../observability/metrics.ts';
+import type { Clock } from './clock.ts';
+
+/** What the app can give the built-in modules besides the config. */
+export interface BuiltInOptions {
+  /**
+   * The app's metrics (pass the same instance as the App's): events the modules do not post are
+   * counted in `zmq_notify_events_skipped_total{reason,route}`. Without it they are only logged.
+   */
+  metrics?: Metrics;
+  /** Time and timers for the repeat windows and the heartbeat watchdog; default the real clock. */
+  clock?: Clock;
+}

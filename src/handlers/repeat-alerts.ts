@@ -1,0 +1,246 @@
+import type { APIEmbed } from 'discord.js';
+import { jobFailedEmbed, repeatedFailureEmbed } from '../discord/embeds/index.ts';
+import { jobLabel } from '../discord/embeds/format.ts';
+import { OutboxError, type DirectOptions, type OutboxItem, type OutboxMessage } from '../discord/outbox/index.ts';
+import type { Logger } from '../observability/logger.ts';
+import type { ZmqEvent } from '../transport/event.ts';
+import { LruMap } from './lru-map.ts';
+
+/** The part of the Outbox that repeat suppression uses (the Outbox itself; unit tests pass a fake). */
+export interface AlertOutbox {
+  post(channelId: string, item: OutboxItem): void;
+  send(channelId: string, body: OutboxMessage, options?: DirectOptions): Promise<{ id: string }>;
+  edit(channelId: string, messageId: string, body: OutboxMessage, options?: DirectOptions): Promise<{ id: string }>;
+}
+
+/** Settings of {@link RepeatAlerts}. */
+export interface RepeatAlertsOptions {
+  outbox: AlertOutbox;
+  /** A failure within this long of the job's previous one continues its series, ms. */
+  windowMs: number;
+  /** A series this old gets a fresh alert (a new message) on its next failure, ms. */
+  renotifyMs: number;
+  /** Series remembered at most; the least recently failing is forgotten first. */
+  maxSeries: number;
+  /**
+   * Sends and edits this in flight at once per channel (default 2). A new series that finds none
+   * free is posted through the Outbox's merging path instead, so a burst of different failing jobs
+   * is merged and digested rather than queued as one message each; an edit waits for one.
+   */
+  directPerChannel?: number;
+  now: () => number;
+  logger: Logger;
+}
+
+/** One job's run of failures, each within the window of the previous one. */
+interface Series {
+  readonly key: string;
+  readonly channelId: string;
+  count: number;
+  readonly firstAt: number;
+  lastAt: number;
+  last: ZmqEvent;
+  /** The alert message, once Discord has it. */
+  messageId?: string;
+  /** A send or edit for this series is in flight. */
+  busy: boolean;
+  /** Failures not yet handed to the Outbox (they arrived while a send or edit was in flight). */
+  held: number;
+  heldSince?: number;
+  /** The alert message is gone (its edit failed): send a new one even with nothing held. */
+  fresh: boolean;
+}
+
+/** One channel's direct messages: how many are in flight, and the series waiting for a turn. */
+interface Lane {
+  active: number;
+  readonly waiting: Set<Series>;
+}
+
+const TOPIC = 'job.failed';
+
+/**
+ * Repeat suppression for job failures: a job's first failure is sent as an alert, and each further
+ * failure within the window edits that alert ("failed N times; last error …") instead of posting
+ * again. Edits are coalesced: at most one send or edit per series is in flight, and what arrives
+ * meanwhile goes out with the next one, so a hundred repeats become a handful of edits. Every
+ * failure is handed to the Outbox exactly once, counted (`events`) by the message that carries it.
+ */
+export class RepeatAlerts {
+  private readonly series: LruMap<string, Series>;
+  private readonly lanes = new Map<string, Lane>();
+  private readonly directPerChannel: number;
+
+  constructor(private readonly options: RepeatAlertsOptions) {
+    this.series = new LruMap(options.maxSeries);
+    this.directPerChannel = Math.max(1, Math.floor(options.directPerChannel ?? 2));
+  }
+
+  /** Reports a `job.failed` event of job `key` (undefined: a job that cannot be told apart, always alerted on its own). */
+  failed(event: ZmqEvent, channelId: string, key: string | undefined): void {
+    const now = this.options.now();
+    if (key === undefined) {
+      this.postAlert(channelId, event);
+      return;
+    }
+    let series = this.series.get(key);
+    if (series && !this.continues(series, channelId, now)) {
+      // Its message keeps what it showed; work in flight for it still completes.
+      this.series.delete(key);
+      series = undefined;
+    }
+    if (!series) {
+      series = { key, channelId, count: 1, firstAt: now, lastAt: now, last: event, busy: false, held: 0, fresh: false };
+      this.series.set(key, series);
+      if (this.acquire(channelId)) this.send(series, jobFailedEmbed(event), 1, event.meta.receivedAt);
+      else this.postAlert(channelId, event);
+      return;
+    }
+    series.count++;
+    series.lastAt = now;
+    series.last = event;
+    series.held++;
+    series.heldSince ??= event.meta.receivedAt;
+    this.flush(series);
+  }
+
+  /** Ends job `key`'s series (it recovered): its next failure is a new alert. */
+  end(key: string): void {
+    this.series.delete(key);
+  }
+
+  /** Series remembered, direct messages in flight, and failures held for the next edit. */
+  stats(): { series: number; inFlight: number; waiting: number; held: number } {
+    let inFlight = 0;
+    let waiting = 0;
+    let held = 0;
+    for (const lane of this.lanes.values()) {
+      inFlight += lane.active;
+      waiting += lane.waiting.size;
+      for (const series of lane.waiting) held += series.held;
+    }
+    for (const series of this.series.values()) if (series.busy) held += series.held;
+    return { series: this.series.size, inFlight, waiting, held };
+  }
+
+  private continues(series: Series, channelId: string, now: number): boolean {
+    return series.channelId === channelId && now - series.lastAt <= this.options.windowMs && now - series.firstAt < this.options.renotifyMs;
+  }
+
+  private lane(channelId: string): Lane {
+    let lane = this.lanes.get(channelId);
+    if (!lane) {
+      lane = { active: 0, waiting: new Set() };
+      this.lanes.set(channelId, lane);
+    }
+    return lane;
+  }
+
+  private acquire(channelId: string): boolean {
+    const lane = this.lane(channelId);
+    if (lane.active >= this.directPerChannel) return false;
+    lane.active++;
+    return true;
+  }
+
+  // Sends what the series holds (or a fresh alert), now or when the channel has a turn free.
+  private flush(series: Series): void {
+    if (series.busy || (series.held === 0 && !series.fresh)) return;
+    if (this.acquire(series.channelId)) this.start(series);
+    else this.lane(series.channelId).waiting.add(series);
+  }
+
+  // With a turn acquired: the series' current state, as an edit of its alert or as a new alert.
+  private start(series: Series): void {
+    const events = series.held;
+    const receivedAt = series.heldSince;
+    series.held = 0;
+    series.heldSince = undefined;
+    series.fresh = false;
+    const spanMs = Math.max(1000, Math.ceil((series.lastAt - series.firstAt) / 1000) * 1000);
+    const embed = repeatedFailureEmbed(series.last, { count: series.count, windowMs: spanMs });
+    if (series.messageId === undefined) this.send(series, embed, events, receivedAt);
+    else this.edit(series, series.messageId, embed, events, receivedAt);
+  }
+
+  private send(series: Series, embed: APIEmbed, events: number, receivedAt: number | undefined): void {
+    series.busy = true;
+    void this.run(series, async () => {
+      try {
+        const { id } = await this.options.outbox.send(series.channelId, { embeds: [embed] }, directOptions(events, receivedAt));
+        series.messageId = id;
+      } catch (error) {
+        // The Outbox has counted the events undeliverable and logged why (unless it refused them: `full`).
+        series.messageId = undefined;
+        this.notAccepted(series, error, embed, events, receivedAt);
+      }
+    });
+  }
+
+  private edit(series: Series, messageId: string, embed: APIEmbed, events: number, receivedAt: number | undefined): void {
+    series.busy = true;
+    void this.run(series, async () => {
+      try {
+        await this.options.outbox.edit(series.channelId, messageId, { embeds: [embed] }, directOptions(events, receivedAt));
+      } catch (error) {
+        if (this.notAccepted(series, error, embed, events, receivedAt)) return;
+        // The alert was deleted, or cannot be edited: the series goes on in a new message.
+        this.options.logger.info(
+          { job: series.key, channelId: series.channelId, messageId, reason: error instanceof OutboxError ? error.reason : String(error) },
+          'could not edit a repeated-failure alert; posting a fresh one',
+        );
+        if (series.messageId === messageId) series.messageId = undefined;
+        series.fresh = true;
+      }
+    });
+  }
+
+  // Runs one send or edit of a series, then gives its turn to whoever waits (the series itself goes to the back).
+  private async run(series: Series, work: () => Promise<void>): Promise<void> {
+    try {
+      await work();
+    } catch (error) {
+      this.options.logger.error({ err: error, job: series.key }, 'repeat suppression failed unexpectedly');
+    } finally {
+      series.busy = false;
+      const lane = this.lane(series.channelId);
+      lane.active--;
+      if (series.held > 0 || series.fresh) lane.waiting.add(series);
+      this.pump(lane);
+    }
+  }
+
+  private pump(lane: Lane): void {
+    for (const next of lane.waiting) {
+      if (lane.active >= this.directPerChannel) return;
+      lane.waiting.delete(next);
+      if (next.busy || (next.held === 0 && !next.fresh)) continue;
+      lane.active++;
+      this.start(next);
+    }
+  }
+
+  /**
+   * When the Outbox refused a message outright (`full`: its channel's queue of direct messages is
+   * full), its events were never counted: they are posted through the merging path instead, one
+   * item each, so each is still delivered or counted. True when that was the case.
+   */
+  private notAccepted(series: Series, error: unknown, embed: APIEmbed, events: number, receivedAt: number | undefined): boolean {
+    if (!(error instanceof OutboxError) || error.reason !== 'full') return false;
+    this.options.logger.warn({ job: series.key, channelId: series.channelId, events }, 'the Outbox queue for direct messages is full; posting the failure alerts without repeat suppression');
+    const item: OutboxItem = { embed, topic: TOPIC, label: jobLabel(series.last.data) };
+    if (receivedAt !== undefined) item.receivedAt = receivedAt;
+    for (let i = 0; i < events; i++) this.options.outbox.post(series.channelId, item);
+    return true;
+  }
+
+  // An alert through the Outbox's merging path: never waits, never edited later.
+  private postAlert(channelId: string, event: ZmqEvent): void {
+    this.options.outbox.post(channelId, { embed: jobFailedEmbed(event), topic: TOPIC, label: jobLabel(event.data), receivedAt: event.meta.receivedAt });
+  }
+}
+
+function directOptions(events: number, receivedAt: number | undefined): DirectOptions {
+  if (events <= 0) return {};
+  return receivedAt === undefined ? { topic: TOPIC, events } : { topic: TOPIC, events, receivedAt };
+}
