@@ -1,0 +1,124 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { toYaml } from '../../src/config/index.ts';
+import type { MessageView } from '../../src/sandbox/index.ts';
+import { EventPublisher } from '../../src/transport/publisher.ts';
+import { startBot } from '../helpers/bot-process.ts';
+import { channels, guildId } from '../helpers/bot.ts';
+import { postJson } from '../helpers/sandbox.ts';
+
+const wait = { timeout: 20_000, interval: 50 };
+const cleanups: (() => Promise<void> | void)[] = [];
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+});
+
+/** Follows GET /sandbox/events and keeps every message created, until the sandbox closes the stream. */
+function followMessages(url: string): { messages: MessageView[]; ended: Promise<void> } {
+  const messages: MessageView[] = [];
+  const ended = (async () => {
+    const res = await fetch(`${url}/sandbox/events`);
+    if (!res.body) throw new Error('no event stream');
+    const decoder = new TextDecoder();
+    let buffer = '';
+    for await (const chunk of res.body) {
+      buffer += decoder.decode(chunk as Uint8Array, { stream: true });
+      const frames = buffer.split('\n\n');
+      buffer = frames.pop() ?? '';
+      for (const frame of frames) {
+        const lines = frame.split('\n');
+        if (!lines.includes('event: message')) continue;
+        const data = lines.find((l) => l.startsWith('data: '));
+        if (data) messages.push(JSON.parse(data.slice('data: '.length)) as MessageView);
+      }
+    }
+  })();
+  return { messages, ended };
+}
+
+/** Events a channel's messages carry: full embeds count one each, a digest the number in its title. */
+function eventsCarried(messages: MessageView[]): number {
+  let events = 0;
+  for (const m of messages) {
+    for (const e of m.embeds) {
+      const digest = /^📦 ([\d,]+) more events? \(digest\)$/.exec(e.title ?? '');
+      events += digest ? Number(digest[1]!.replaceAll(',', '')) : 1;
+    }
+  }
+  return events;
+}
+
+describe('zmq-notify start (child process, sandbox mode) on SIGTERM', () => {
+  it('with events pending in the Outbox (a 429 with retry_after 3 s on the failure channel, 8 job.failed), posts them all before exiting 0', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'zmq-notify-shutdown-'));
+    cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
+    const pub = new EventPublisher({ endpoint: `ipc://${join(dir, 'pub.sock')}`, src: 'sched-term', lingerMs: 1_000 });
+    await pub.open();
+    cleanups.push(() => pub.close());
+    // A module loaded from the config that posts each job.failed through ctx.post (the Outbox).
+    writeFileSync(
+      join(dir, 'post-failures.mts'),
+      `export default {
+         name: 'post-failures',
+         setup(ctx: { on: Function; post: Function; config: { notification_channels: { job_failed: string } } }) {
+           ctx.on('job.failed', (event: { data: { job_id: string } }) =>
+             ctx.post(ctx.config.notification_channels.job_failed, { title: 'failed: ' + event.data.job_id }, { event }));
+         },
+       };`,
+    );
+    const configPath = join(dir, 'config.yaml');
+    writeFileSync(
+      configPath,
+      toYaml({
+        zmq_pub_address: pub.endpoint,
+        notification_channels: channels,
+        discord: { guild_id: guildId },
+        http: { host: '127.0.0.1', port: 0 },
+        sandbox: { host: '127.0.0.1', port: 0 },
+        shutdown: { drain_timeout_ms: 15_000 },
+        modules: ['./post-failures.mts'],
+        log_level: 'info',
+      }),
+    );
+
+    // No token in the environment: sandbox mode.
+    const proc = await startBot(configPath, { env: { DISCORD_TOKEN: '', ZMQ_NOTIFY_SANDBOX_TOKEN: '' } });
+    cleanups.push(() => {
+      if (proc.child.exitCode === null && proc.child.signalCode === null) proc.child.kill('SIGKILL');
+    });
+    const started = await proc.waitForLine((l) => typeof l.sandbox === 'string');
+    const sandboxUrl = String(started.sandbox).replace(/\/$/, '');
+    await proc.waitForLine((l) => l.unparsed === true && l.msg === `sandbox Discord: ${sandboxUrl}/ — open it to watch the channels`);
+    const feed = followMessages(sandboxUrl);
+
+    const fault = await postJson(`${sandboxUrl}/sandbox/faults`, { channel_id: channels.job_failed, status: 429, count: 1, retry_after: 3 });
+    expect(fault.status).toBe(201);
+    expect(await pub.waitForSubscriber(20_000, 'job.failed')).toBe(true);
+    for (let i = 1; i <= 8; i++) await pub.publish('job.failed', { job_id: `term-${i}`, job_name: 'etl', error: 'boom' });
+
+    await vi.waitFor(async () => {
+      const m = await proc.metrics();
+      expect(m.get('zmq_notify_events_dispatched_total')).toBe(8);
+      expect(m.get('zmq_notify_discord_rate_limited_total')).toBeGreaterThanOrEqual(1);
+      expect(m.get('zmq_notify_outbox_pending')).toBeGreaterThan(0);
+    }, wait);
+    const handedOver = (await proc.metrics()).get('zmq_notify_events_to_outbox_total');
+    expect(handedOver).toBeGreaterThanOrEqual(8);
+
+    proc.child.kill('SIGTERM');
+    const { code } = await proc.exited;
+    expect(code).toBe(0);
+    await feed.ended;
+
+    // Every message the bot posted in any channel (not interaction replies) carries events the Outbox was handed.
+    const posted = feed.messages.filter((m) => m.author.bot && m.interaction === undefined);
+    expect(eventsCarried(posted)).toBe(handedOver);
+    const titles = posted.flatMap((m) => m.embeds.map((e) => e.title));
+    for (let i = 1; i <= 8; i++) expect(titles).toContain(`failed: term-${i}`);
+    const stopped = proc.lines().find((l) => l.msg === 'bot stopped: queue and Outbox drained');
+    expect(stopped).toMatchObject({ drained: true, queue: { drained: true, droppedOnShutdown: 0 }, outbox: { drained: true, abandoned: 0 } });
+    expect((stopped?.outbox as { pendingAtDrain: number }).pendingAtDrain).toBeGreaterThan(0);
+  });
+});
