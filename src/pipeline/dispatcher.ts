@@ -1,4 +1,3 @@
-import PQueue from 'p-queue';
 import type { Logger } from '../observability/logger.ts';
 import type { Metrics } from '../observability/metrics.ts';
 import type { ZmqEvent } from '../transport/event.ts';
@@ -51,7 +50,9 @@ export class Dispatcher<X extends object = object> {
   private readonly concurrency: number;
   private readonly handlerTimeoutMs: number;
   private readonly bucket?: TokenBucket;
-  private readonly tasks: PQueue;
+  // Events whose handlers are running. A plain counter rather than a task queue: the backlog waits
+  // in the bounded queue, so all that is needed here is the number of busy slots.
+  private inFlight = 0;
   private running = false;
   private refillTimer?: NodeJS.Timeout;
   private idleWaiters: (() => void)[] = [];
@@ -66,8 +67,6 @@ export class Dispatcher<X extends object = object> {
     this.concurrency = options.concurrency;
     this.handlerTimeoutMs = options.handlerTimeoutMs;
     if (options.maxEventsPerSecond) this.bucket = new TokenBucket(options.maxEventsPerSecond, undefined, options.clock);
-    this.tasks = new PQueue({ concurrency: options.concurrency });
-    this.tasks.on('next', () => this.pump());
   }
 
   /** Starts taking events from the queue. */
@@ -111,11 +110,11 @@ export class Dispatcher<X extends object = object> {
 
   /** Events handed to handlers, unhandled ones, events running now, handler failures. */
   stats(): DispatcherStats {
-    return { ...this.counts, inFlight: this.tasks.pending + this.tasks.size };
+    return { ...this.counts, inFlight: this.inFlight };
   }
 
   private isIdle(): boolean {
-    return this.queue.size === 0 && this.tasks.pending === 0 && this.tasks.size === 0;
+    return this.queue.size === 0 && this.inFlight === 0;
   }
 
   private notifyIdle(): void {
@@ -126,7 +125,7 @@ export class Dispatcher<X extends object = object> {
   }
 
   private pump(): void {
-    while (this.running && this.tasks.pending + this.tasks.size < this.concurrency) {
+    while (this.running && this.inFlight < this.concurrency) {
       const next = this.queue.peek();
       if (next === undefined) break;
       const handlers = this.registry.match(next.topic);
@@ -143,7 +142,8 @@ export class Dispatcher<X extends object = object> {
         this.metrics?.eventsUnhandled.inc();
         continue;
       }
-      void this.tasks.add(() => this.deliver(event, handlers));
+      this.inFlight++;
+      void this.deliver(event, handlers);
     }
     this.notifyIdle();
   }
@@ -156,9 +156,17 @@ export class Dispatcher<X extends object = object> {
     }, Math.max(1, this.bucket.msUntilToken()));
   }
 
+  // Runs an event's handlers in the slot pump() took, then frees it. Never rejects: run() never
+  // throws. The slot is freed after an await even when every handler is synchronous, so pump()
+  // never recurses and the receive loop gets its turn between events.
   private async deliver(event: ZmqEvent, handlers: Registration<X>[]): Promise<void> {
-    if (handlers.length === 1) await this.run(handlers[0] as Registration<X>, event);
-    else await Promise.all(handlers.map((h) => this.run(h, event)));
+    try {
+      if (handlers.length === 1) await this.run(handlers[0] as Registration<X>, event);
+      else await Promise.all(handlers.map((h) => this.run(h, event)));
+    } finally {
+      this.inFlight--;
+      this.pump();
+    }
   }
 
   // Runs one handler; never throws, whatever the handler does.
