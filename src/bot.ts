@@ -7,6 +7,7 @@ import { commands, interactionRouter, registerCommands, type RegisteredCommands 
 import { postThrough, type DiscordExtensions } from './discord/module-context.ts';
 import { Outbox } from './discord/outbox/index.ts';
 import { startSandboxMode, type RunningSandbox } from './discord/sandbox-mode.ts';
+import { builtInModules } from './handlers/index.ts';
 import logEvents from './handlers/log-events.ts';
 import { createLogger, type Logger } from './observability/logger.ts';
 import { Metrics } from './observability/metrics.ts';
@@ -17,7 +18,7 @@ export interface BotOptions {
   loaded: LoadedConfig;
   logger?: Logger;
   metrics?: Metrics;
-  /** Modules set up after the built-in ones (for programs that embed the bot, and tests). */
+  /** Modules set up after the built-in ones (failure alerts, notices, heartbeat watchdog), for programs that embed the bot and tests. */
   modules?: readonly ModuleDefinition<DiscordExtensions>[];
   /** Where the sandbox token variable is read (default process.env). */
   env?: NodeJS.ProcessEnv;
@@ -154,7 +155,8 @@ export class Bot {
       baseDir: this.options.loaded.baseDir,
       logger,
       metrics,
-      modules: [logEvents, ...(this.options.modules ?? [])],
+      // Every event in the log too, when the level asks for that much detail.
+      modules: [...builtInModules(config, { metrics }), ...(logger.isLevelEnabled('debug') ? [logEvents] : []), ...(this.options.modules ?? [])],
       extendContext: () => ({ post, discord: client, outbox }),
       healthDetails: () => ({
         discord: {

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { EventPublisher } from '../../src/transport/publisher.ts';
-import { channels, embedsOf, embedText, failureAlerts, startTestBot, type TestBot } from '../helpers/bot.ts';
+import { channels, embedsOf, embedText, startTestBot, type TestBot } from '../helpers/bot.ts';
 import { runCli } from '../helpers/transport.ts';
 
 const wait = { timeout: 20_000, interval: 50 };
@@ -8,7 +8,8 @@ const wait = { timeout: 20_000, interval: 50 };
 let t: TestBot;
 
 beforeAll(async () => {
-  t = await startTestBot({ modules: [failureAlerts] });
+  // The bot's own modules only: the failure alerts come from builtInModules.
+  t = await startTestBot();
 });
 
 afterAll(async () => {
@@ -26,10 +27,11 @@ describe('Bot (sandbox mode, real discord.js and zeromq): alerts', () => {
     expect(result.code, result.stderr).toBe(0);
 
     await vi.waitFor(async () => expect((await failureEmbeds()).some((text) => text.includes('nightly-etl-42'))).toBe(true), wait);
-    const alert = (await failureEmbeds()).find((text) => text.includes('nightly-etl-42')) ?? '';
+    const embed = embedsOf(await t.messages(channels.job_failed)).find((e) => embedText(e).includes('nightly-etl-42'));
+    const alert = embed ? embedText(embed) : '';
     expect(alert).toContain('nightly-etl');
     expect(alert).toContain('ValueError: bad row 17');
-    expect(alert).toContain('2');
+    expect(embed?.fields?.find((f) => f.name === 'Retries')?.value).toContain('2');
     const messages = await t.messages(channels.job_failed);
     expect(messages.every((m) => m.author.bot)).toBe(true);
   });

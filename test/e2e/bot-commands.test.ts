@@ -7,7 +7,7 @@ import { defineModule } from '../../src/pipeline/module.ts';
 import type { SandboxState } from '../../src/sandbox/index.ts';
 import { EventPublisher } from '../../src/transport/publisher.ts';
 import { deferred } from '../helpers/pipeline.ts';
-import { channels, embedsOf, embedText, failureAlerts, startTestBot, type TestBot } from '../helpers/bot.ts';
+import { channels, embedsOf, embedText, startTestBot, type TestBot } from '../helpers/bot.ts';
 import { connectClient, getJson, postJson, startSandbox, type StartedSandbox } from '../helpers/sandbox.ts';
 
 const wait = { timeout: 20_000, interval: 50 };
@@ -29,7 +29,7 @@ let raw: zmq.Publisher;
 beforeAll(async () => {
   t = await startTestBot({
     config: { topics: ['job.', 'scheduler.', 'test.'], dispatcher: { concurrency: 1, handler_timeout_ms: 60_000 } },
-    modules: [failureAlerts, blocker],
+    modules: [blocker],
   });
   pub = new EventPublisher({ endpoint: t.endpoints.pub, src: 'sched-cmd', lingerMs: 1_000 });
   await pub.open();

@@ -4,9 +4,8 @@ import { join } from 'node:path';
 import type { APIEmbed } from 'discord.js';
 import { Bot } from '../../src/bot.ts';
 import { parseConfig, type ConfigInput } from '../../src/config/index.ts';
-import { jobFailedEmbed } from '../../src/discord/embeds/index.ts';
 import type { DiscordExtensions } from '../../src/discord/module-context.ts';
-import { defineModule, type ModuleDefinition } from '../../src/pipeline/module.ts';
+import type { ModuleDefinition } from '../../src/pipeline/module.ts';
 import type { InvokeResult, MessageView } from '../../src/sandbox/index.ts';
 import { parseMetrics, type MetricSamples } from './bot-process.ts';
 import { postJson } from './sandbox.ts';
@@ -22,17 +21,6 @@ export const channels = {
 
 /** The guild the test configs name. */
 export const guildId = '100000000000000001';
-
-/** A module that posts every job.failed through ctx.post (the Outbox) as the failure-alert embed. */
-export const failureAlerts = defineModule<DiscordExtensions>({
-  name: 'test-failure-alerts',
-  setup(ctx) {
-    ctx.on('job.failed', async (event) => {
-      const channel = ctx.config.notification_channels.job_failed;
-      if (channel) await ctx.post(channel, jobFailedEmbed(event), { event, label: String(event.data.job_name ?? '') });
-    });
-  },
-});
 
 /** A Bot started in-process in sandbox mode, with the endpoints and temp dir of its config. */
 export interface TestBot {
