@@ -46,8 +46,11 @@ export async function loginClient(client: Client, token: string, options: { toke
   const timedOut = new Promise<never>((_, reject) => {
     timer = setTimeout(() => reject(new DiscordLoginError(`Discord did not complete the login within ${timeoutMs / 1000} s (${apiOf(client)})`)), timeoutMs);
   });
+  const loggedInAndReady = client.login(token).then(() => ready);
+  // A login that fails after the timeout has nobody left to tell; the timeout is what is reported.
+  loggedInAndReady.catch(() => undefined);
   try {
-    await Promise.race([client.login(token).then(() => ready), timedOut]);
+    await Promise.race([loggedInAndReady, timedOut]);
   } catch (err) {
     client.off(Events.ClientReady, onReady);
     await client.destroy();

@@ -60,15 +60,25 @@ function value(text: string): string {
   return safeText(text, EmbedLimits.fieldValue) || '\u200b';
 }
 
+// One line per item while they fit in a field, so the count of the rest is never cut off.
 function listed<T>(items: readonly T[], line: (item: T) => string, none: string): string {
   if (items.length === 0) return none;
-  const lines = items.slice(0, MAX_LISTED).map(line);
-  if (items.length > MAX_LISTED) lines.push(`… and ${items.length - MAX_LISTED} more`);
+  const room = EmbedLimits.fieldValue - 40;
+  const lines: string[] = [];
+  let length = 0;
+  for (const item of items.slice(0, MAX_LISTED)) {
+    const text = line(item);
+    if (length + text.length + 1 > room) break;
+    lines.push(text);
+    length += text.length + 1;
+  }
+  if (items.length > lines.length) lines.push(`… and ${items.length - lines.length} more`);
   return lines.join('\n');
 }
 
+// Inline code for an identifier from the network or the config, cut by code points so no surrogate is split.
 function code(text: string): string {
-  return `\`${text.replaceAll('`', 'ˋ').slice(0, 200)}\``;
+  return `\`${[...text.replaceAll('`', 'ˋ')].slice(0, 200).join('')}\``;
 }
 
 function ago(seconds: number | null): string {

@@ -1,0 +1,61 @@
+import { describe, expect, it } from 'vitest';
+import { statusEmbed, type StatusSnapshot } from '../../src/discord/commands/status.ts';
+import { Colors } from '../../src/discord/embeds/colors.ts';
+import { embedProblems } from '../helpers/embed-checks.ts';
+
+function snapshot(overrides: Partial<StatusSnapshot> = {}): StatusSnapshot {
+  return {
+    listener: { state: 'running', endpoints: ['tcp://a:1', 'tcp://b:2'], connected: ['tcp://a:1'], topics: ['job.'] },
+    counts: { received: 12_345, dispatched: 12_000, queued: 300, dropped: { overflow: 40, malformed: 5, shutdown: 0, total: 45 }, lost: 7, handlerErrors: 2 },
+    queue: { capacity: 10_000, inFlight: 3 },
+    handlers: [{ module: 'failure-alerts', prefix: 'job.failed', name: 'failure-alerts:job.failed' }],
+    publishers: [{ src: 'sched', lastSeq: 99, lastEventAgeSeconds: 1.5, received: 99, lost: 7, gaps: 1, restarts: 2 }],
+    lastEventAgeSeconds: 1.5,
+    outbox: { pending: 4, byChannel: { '111': 4 }, unavailable: { '222': { reason: 'forbidden', retryAt: 1_800_000_000_000 } } },
+    uptimeSeconds: 3_700,
+    ...overrides,
+  };
+}
+
+function field(name: string, s: StatusSnapshot): string {
+  return statusEmbed(s).fields?.find((f) => f.name.startsWith(name))?.value ?? '';
+}
+
+describe('statusEmbed', () => {
+  it('shows each endpoint connected or not, the counts with drops by reason, and the Outbox with unavailable channels', () => {
+    const s = snapshot();
+    expect(field('Listener', s)).toBe('**running** · 1/2 endpoints connected\n🟢 `tcp://a:1` connected\n🔴 `tcp://b:2` not connected');
+    expect(field('Events', s)).toBe(
+      'received 12,345 · dispatched 12,000 · queued 300\ndropped 45 (overflow 40, malformed 5)\nlost in transit (sequence gaps) 7 · handler errors 2',
+    );
+    expect(field('Queue', s)).toBe('300 / 10,000 · 3 in flight');
+    expect(field('Publishers', s)).toBe('`sched` seq 99 · 1.50 s ago · lost 7 · restarted 2×');
+    expect(field('Outbox', s)).toBe('4 pending: <#111> 4\nunavailable: <#222> (forbidden, retry <t:1800000000:R>)');
+    expect(field('Uptime', s)).toBe('1 h 01 min');
+    expect(statusEmbed(s).color).toBe(Colors.success);
+  });
+
+  it('is red when the listener is stopped and amber when running with no endpoint connected', () => {
+    expect(statusEmbed(snapshot({ listener: { state: 'stopped', endpoints: ['tcp://a:1'], connected: [], topics: [] } })).color).toBe(Colors.failure);
+    expect(statusEmbed(snapshot({ listener: { state: 'running', endpoints: ['tcp://a:1'], connected: [], topics: [] } })).color).toBe(Colors.warning);
+  });
+
+  it('lists at most 10 publishers and handlers, as many as fit, and counts the rest (300 publishers with 200-char ids, 25 handlers): a valid embed', () => {
+    const publishers = Array.from({ length: 300 }, (_, i) => ({ src: `${'p'.repeat(200)}-${i}`, lastSeq: i, lastEventAgeSeconds: i, received: i, lost: 0, gaps: 0, restarts: 0 }));
+    const handlers = Array.from({ length: 25 }, (_, i) => ({ module: `m${i}`, prefix: '', name: `m${i}:*` }));
+    const embed = statusEmbed(snapshot({ publishers, handlers }));
+    expect(embedProblems(embed)).toEqual([]);
+    expect(embed.fields?.find((f) => f.name === 'Handlers (25)')?.value).toContain('… and 15 more');
+    const listedPublishers = embed.fields?.find((f) => f.name === 'Publishers (300)')?.value ?? '';
+    const shown = listedPublishers.split('\n').length - 1;
+    expect(shown).toBeGreaterThan(0);
+    expect(listedPublishers).toMatch(new RegExp(`\\n… and ${300 - shown} more$`));
+  });
+
+  it('shows no dropped breakdown and "none yet" before the first event', () => {
+    const s = snapshot({ counts: { received: 0, dispatched: 0, queued: 0, dropped: { overflow: 0, malformed: 0, shutdown: 0, total: 0 }, lost: 0, handlerErrors: 0 }, lastEventAgeSeconds: null, publishers: [] });
+    expect(field('Events', s)).toContain('dropped 0\n');
+    expect(field('Last event', s)).toBe('none yet');
+    expect(field('Publishers', s)).toBe('none seen yet');
+  });
+});
