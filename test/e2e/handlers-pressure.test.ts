@@ -1,0 +1,122 @@
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import type { MessageView } from '../../src/sandbox/index.ts';
+import { EventPublisher } from '../../src/transport/publisher.ts';
+import { channels, embedText, startTestBot, type TestBot } from '../helpers/bot.ts';
+import { messageProblems } from '../helpers/embed-checks.ts';
+import { postJson } from '../helpers/sandbox.ts';
+
+// The built-in failure alerts under load and Discord faults, end to end: a Bot in sandbox mode,
+// real discord.js and zeromq; faults are injected through the sandbox's POST /sandbox/faults.
+
+let t: TestBot;
+let publisher: EventPublisher;
+
+interface SandboxStats {
+  rateLimited: { total: number; route: number; global: number; injected: number };
+  rejectedPayloads: number;
+  faultsServed: Record<string, number>;
+}
+
+beforeAll(async () => {
+  // Short retry delays so the 5xx tests do not wait for production backoff.
+  t = await startTestBot({ config: { outbox: { retry_base_delay_ms: 100, retry_max_delay_ms: 500 } } });
+  publisher = new EventPublisher({ endpoint: t.endpoints.pub, src: 'e2e-pressure', lingerMs: 1_000 });
+  await publisher.open();
+  expect(await publisher.waitForSubscriber(20_000, 'job.failed')).toBe(true);
+});
+
+afterAll(async () => {
+  await publisher?.close();
+  await t?.close();
+});
+
+async function stats(): Promise<SandboxStats> {
+  return (await (await fetch(`${t.sandboxUrl}/sandbox/stats`)).json()) as SandboxStats;
+}
+
+async function fault(channelId: string, status: number, count: number): Promise<void> {
+  const res = await postJson(`${t.sandboxUrl}/sandbox/faults`, { channel_id: channelId, status, count, ...(status === 429 ? { retry_after: 0.2 } : {}) });
+  expect(res.status).toBe(201);
+}
+
+/** Posted and undeliverable events so far, from the bot's /metrics. */
+async function counts(): Promise<{ posted: number; undeliverable: number; forbidden: number }> {
+  const m = await t.metrics();
+  return {
+    posted: m.get('zmq_notify_events_posted_total'),
+    undeliverable: m.sum('zmq_notify_events_undeliverable_total'),
+    forbidden: m.get('zmq_notify_events_undeliverable_total{reason="forbidden"}'),
+  };
+}
+
+async function outboxIdle(timeout = 30_000): Promise<void> {
+  await vi.waitFor(() => expect(t.bot.outbox.pending()).toBe(0), { timeout, interval: 100 });
+}
+
+async function publishFailures(prefix: string, n: number): Promise<void> {
+  for (let i = 0; i < n; i++) {
+    await publisher.publish('job.failed', { job_id: `${prefix}-${i}`, job_name: `${prefix}-job-${i}`, error: `boom ${i}`, retry_count: 1, traceback: `Traceback:\n  File "w.py", line ${i}\nError: ${i}` });
+  }
+}
+
+function allEmbedsValid(messages: MessageView[]): string[] {
+  return messages.flatMap((m) => messageProblems(m.embeds));
+}
+
+describe('built-in failure alerts under pressure and faults', () => {
+  it('500 failures of 500 different jobs at once to one channel: all 500 counted posted (merged and digested), no 429 served, within 90 s', async () => {
+    const before = await counts();
+    const statsBefore = await stats();
+    await publishFailures('burst', 500);
+    await vi.waitFor(async () => expect((await counts()).posted - before.posted).toBe(500), { timeout: 90_000, interval: 250 });
+    const after = await counts();
+    const statsAfter = await stats();
+    expect(after.undeliverable - before.undeliverable).toBe(0);
+    expect(statsAfter.rateLimited.route - statsBefore.rateLimited.route).toBe(0);
+    expect(statsAfter.rateLimited.global - statsBefore.rateLimited.global).toBe(0);
+    expect(statsAfter.rejectedPayloads - statsBefore.rejectedPayloads).toBe(0);
+    const messages = await t.messages(channels.job_failed);
+    expect(allEmbedsValid(messages)).toEqual([]);
+    // Merged and digested: far fewer messages than events.
+    expect(messages.length).toBeLessThan(100);
+  }, 120_000);
+
+  it('a 429 storm on the failure channel (10 injected 429s): every one of 20 alerts is still delivered', async () => {
+    await outboxIdle();
+    const before = await counts();
+    const served = (await stats()).faultsServed['429'] ?? 0;
+    await fault(channels.job_failed, 429, 10);
+    await publishFailures('storm', 20);
+    await vi.waitFor(async () => expect((await counts()).posted - before.posted).toBe(20), { timeout: 60_000, interval: 250 });
+    expect((await counts()).undeliverable - before.undeliverable).toBe(0);
+    expect((await stats()).faultsServed['429']).toBe(served + 10);
+    const text = (await t.messages(channels.job_failed)).flatMap((m) => m.embeds.map(embedText)).join('\n');
+    for (const i of [0, 19]) expect(text).toContain(`storm-job-${i}`);
+  }, 90_000);
+
+  it('Discord answering 502 twice and then recovering: the alerts go through after the retries, none lost', async () => {
+    await outboxIdle();
+    const before = await counts();
+    const served = (await stats()).faultsServed['502'] ?? 0;
+    await fault(channels.job_failed, 502, 2);
+    await publishFailures('bad-gateway', 5);
+    await vi.waitFor(async () => expect((await counts()).posted - before.posted).toBe(5), { timeout: 60_000, interval: 250 });
+    expect((await counts()).undeliverable - before.undeliverable).toBe(0);
+    expect((await stats()).faultsServed['502']).toBe(served + 2);
+  }, 90_000);
+
+  it('a channel answering 403: its events are counted undeliverable (forbidden) while the failure channel still gets its alerts', async () => {
+    await outboxIdle();
+    const before = await counts();
+    await fault(channels.job_executed, 403, 1);
+    for (let i = 0; i < 3; i++) await publisher.publish('job.executed', { job_id: `forbidden-${i}`, job_name: 'report' });
+    await publisher.publish('job.failed', { job_id: 'after-403', job_name: 'still-alerting', error: 'x' });
+    await vi.waitFor(async () => expect((await counts()).forbidden - before.forbidden).toBe(3), { timeout: 30_000, interval: 100 });
+    await vi.waitFor(async () => {
+      const text = (await t.messages(channels.job_failed)).flatMap((m) => m.embeds.map(embedText)).join('\n');
+      expect(text).toContain('after-403');
+    }, { timeout: 30_000, interval: 100 });
+    const executed = (await t.messages(channels.job_executed)).flatMap((m) => m.embeds.map(embedText)).join('\n');
+    expect(executed).not.toContain('forbidden-');
+  }, 60_000);
+});
