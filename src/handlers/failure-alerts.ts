@@ -11,6 +11,9 @@ import { channelFor } from './routing.ts';
 import { shouldPost } from './severity.ts';
 import { SkipReporter } from './skip-reporter.ts';
 
+// How long shutdown waits for repeat-series sends and edits at most (within shutdown.drain_timeout_ms).
+const SHUTDOWN_WAIT_MS = 5_000;
+
 /**
  * Built-in module `failure-alerts`: each `job.failed` becomes an alert in the failure channel
  * (notification_channels.job_failed), a job that keeps failing within `alerts.repeat_window_s`
@@ -73,6 +76,13 @@ export function failureAlertsModule(options: BuiltInOptions = {}): ModuleDefinit
         const label = eventLabel(event);
         ctx.outbox.post(failures.channelId, { embed, topic: 'job.recovered', receivedAt: event.meta.receivedAt, ...(label === undefined ? {} : { label }) });
       });
+
+      // Cleanups run before the Outbox drains: hand over the failures held for an edit while it still accepts them.
+      if (!repeats) return;
+      return async () => {
+        const idle = await repeats.idle(Math.min(SHUTDOWN_WAIT_MS, ctx.config.shutdown.drain_timeout_ms / 2));
+        if (!idle) ctx.logger.warn(repeats.stats(), 'shutdown: repeated-failure alerts still in flight; the Outbox drain settles them');
+      };
     },
   });
 }

@@ -65,11 +65,14 @@ const TOPIC = 'job.failed';
  * again. Edits are coalesced: at most one send or edit per series is in flight, and what arrives
  * meanwhile goes out with the next one, so a hundred repeats become a handful of edits. Every
  * failure is handed to the Outbox exactly once, counted (`events`) by the message that carries it.
+ * It never waits for Discord: `failed` returns at once and sends and edits complete on their own,
+ * so a slow or failing channel never holds up the dispatcher.
  */
 export class RepeatAlerts {
   private readonly series: LruMap<string, Series>;
   private readonly lanes = new Map<string, Lane>();
   private readonly directPerChannel: number;
+  private readonly idleWaiters = new Set<() => void>();
 
   constructor(private readonly options: RepeatAlertsOptions) {
     this.series = new LruMap(options.maxSeries);
@@ -104,6 +107,27 @@ export class RepeatAlerts {
     this.flush(series);
   }
 
+  /**
+   * Resolves true once no send or edit is in flight and no failure is held (so everything has been
+   * handed to the Outbox), or false after `timeoutMs`. For shutdown: run before the Outbox drains,
+   * so failures held for an edit are delivered rather than counted as lost to the shutdown.
+   */
+  idle(timeoutMs: number): Promise<boolean> {
+    if (this.isIdle()) return Promise.resolve(true);
+    return new Promise((resolve) => {
+      const done = (): void => {
+        clearTimeout(timer);
+        this.idleWaiters.delete(done);
+        resolve(true);
+      };
+      const timer = setTimeout(() => {
+        this.idleWaiters.delete(done);
+        resolve(false);
+      }, Math.max(0, timeoutMs));
+      this.idleWaiters.add(done);
+    });
+  }
+
   /** Ends job `key`'s series (it recovered): its next failure is a new alert. */
   end(key: string): void {
     this.series.delete(key);
@@ -121,6 +145,11 @@ export class RepeatAlerts {
     }
     for (const series of this.series.values()) if (series.busy) held += series.held;
     return { series: this.series.size, inFlight, waiting, held };
+  }
+
+  private isIdle(): boolean {
+    for (const lane of this.lanes.values()) if (lane.active > 0 || lane.waiting.size > 0) return false;
+    return true;
   }
 
   private continues(series: Series, channelId: string, now: number): boolean {
@@ -207,6 +236,7 @@ export class RepeatAlerts {
       lane.active--;
       if (series.held > 0 || series.fresh) lane.waiting.add(series);
       this.pump(lane);
+      if (this.idleWaiters.size > 0 && this.isIdle()) for (const done of [...this.idleWaiters]) done();
     }
   }
 

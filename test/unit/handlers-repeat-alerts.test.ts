@@ -266,6 +266,23 @@ describe('RepeatAlerts: one alert per failing job, edited while it keeps failing
     expect(outbox.ops).toHaveLength(0);
   });
 
+  it('idle() (shutdown) resolves once held repeats have been handed over by the edit, or false at its bound', async () => {
+    const { alerts, outbox } = setup();
+    expect(await alerts.idle(10)).toBe(true);
+    alerts.failed(failure('etl'), CH, 'id:etl');
+    alerts.failed(failure('etl'), CH, 'id:etl');
+    let idle: boolean | undefined;
+    void alerts.idle(5_000).then((result) => (idle = result));
+    await outbox.last().resolve('m1');
+    expect(outbox.last().kind).toBe('edit');
+    expect(idle, 'the held failure is still in flight').toBeUndefined();
+    await outbox.last().resolve();
+    expect(idle).toBe(true);
+    expect(outbox.handed).toBe(2);
+    alerts.failed(failure('other'), CH, 'id:other');
+    expect(await alerts.idle(20)).toBe(false);
+  });
+
   it('end(key) (the job recovered): its next failure is a new alert', async () => {
     const { alerts, outbox } = setup();
     alerts.failed(failure('etl'), CH, 'id:etl');
