@@ -2,6 +2,7 @@ import { jobFailedEmbed, recoveredEmbed } from '../discord/embeds/index.ts';
 import type { DiscordExtensions } from '../discord/module-context.ts';
 import { defineModule, type ModuleDefinition } from '../pipeline/module.ts';
 import { systemClock } from './clock.ts';
+import { compactError } from './compact.ts';
 import { FailureTracker } from './failure-tracker.ts';
 import { jobKey } from './job-key.ts';
 import { eventLabel } from './label.ts';
@@ -53,7 +54,7 @@ export function failureAlertsModule(options: BuiltInOptions = {}): ModuleDefinit
           return;
         }
         const key = jobKey(event.data);
-        if (key !== undefined) tracker.failed(key, target.channelId, event.data.error, clock.now());
+        if (key !== undefined) tracker.failed(key, target.channelId, compactError(event.data.error), clock.now());
         if (repeats) {
           repeats.failed(event, target.channelId, key);
           return;

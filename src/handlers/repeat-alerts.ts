@@ -4,6 +4,7 @@ import { jobLabel } from '../discord/embeds/format.ts';
 import { OutboxError, type DirectOptions, type OutboxItem, type OutboxMessage } from '../discord/outbox/index.ts';
 import type { Logger } from '../observability/logger.ts';
 import type { ZmqEvent } from '../transport/event.ts';
+import { compactFailure } from './compact.ts';
 import { LruMap } from './lru-map.ts';
 
 /** The part of the Outbox that repeat suppression uses (the Outbox itself; unit tests pass a fake). */
@@ -39,6 +40,7 @@ interface Series {
   count: number;
   readonly firstAt: number;
   lastAt: number;
+  /** The latest failure, reduced to what the alert shows (compactFailure). */
   last: ZmqEvent;
   /** The alert message, once Discord has it. */
   messageId?: string;
@@ -93,7 +95,7 @@ export class RepeatAlerts {
       series = undefined;
     }
     if (!series) {
-      series = { key, channelId, count: 1, firstAt: now, lastAt: now, last: event, busy: false, held: 0, fresh: false };
+      series = { key, channelId, count: 1, firstAt: now, lastAt: now, last: compactFailure(event), busy: false, held: 0, fresh: false };
       this.series.set(key, series);
       if (this.acquire(channelId)) this.send(series, jobFailedEmbed(event), 1, event.meta.receivedAt);
       else this.postAlert(channelId, event);
@@ -101,7 +103,7 @@ export class RepeatAlerts {
     }
     series.count++;
     series.lastAt = now;
-    series.last = event;
+    series.last = compactFailure(event);
     series.held++;
     series.heldSince ??= event.meta.receivedAt;
     this.flush(series);
