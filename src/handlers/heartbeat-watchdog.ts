@@ -27,7 +27,7 @@ export interface SchedulerIdentity {
   src?: string;
 }
 
-// Identities come from the network; a key is kept per watched scheduler.
+// Identities come from the network and are kept per watched scheduler: cut to this length.
 const MAX_KEY_LENGTH = 256;
 
 interface Watched extends SchedulerIdentity {
@@ -110,8 +110,8 @@ export class HeartbeatWatchdog {
   private keyOf(given: SchedulerIdentity): string {
     const identity = definedOf(given);
     const deployment = identity.deployment ?? (identity.src === undefined ? undefined : this.deploymentOfSrc.peek(identity.src));
-    if (deployment !== undefined) return `deployment:${deployment.slice(0, MAX_KEY_LENGTH)}`;
-    if (identity.src !== undefined) return `src:${identity.src.slice(0, MAX_KEY_LENGTH)}`;
+    if (deployment !== undefined) return `deployment:${deployment}`;
+    if (identity.src !== undefined) return `src:${identity.src}`;
     return 'unknown';
   }
 
@@ -170,9 +170,10 @@ function identityOf(entry: SchedulerIdentity): SchedulerIdentity {
   return definedOf({ deployment: entry.deployment, src: entry.src });
 }
 
+// The identity without empty fields, each cut to a bounded length.
 function definedOf(identity: SchedulerIdentity): SchedulerIdentity {
   const out: SchedulerIdentity = {};
-  if (identity.deployment !== undefined && identity.deployment !== '') out.deployment = identity.deployment;
-  if (identity.src !== undefined && identity.src !== '') out.src = identity.src;
+  if (identity.deployment !== undefined && identity.deployment !== '') out.deployment = identity.deployment.slice(0, MAX_KEY_LENGTH);
+  if (identity.src !== undefined && identity.src !== '') out.src = identity.src.slice(0, MAX_KEY_LENGTH);
   return out;
 }

@@ -149,6 +149,13 @@ describe('HeartbeatWatchdog', () => {
     expect(alerts).toHaveLength(0);
   });
 
+  it('keeps a 1 MB deployment name to a bounded identity', () => {
+    const { watchdog, clock, alerts } = setup();
+    watchdog.heartbeat({ deployment: 'd'.repeat(1_000_000) }, clock.now());
+    clock.advance(90_000);
+    expect(alerts[0]?.scheduler.deployment?.length).toBe(256);
+  });
+
   it('heartbeats with neither deployment nor publisher id are watched as one unknown scheduler', () => {
     const { watchdog, clock, alerts } = setup();
     watchdog.heartbeat({}, clock.now());
