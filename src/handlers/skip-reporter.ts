@@ -4,6 +4,7 @@ import { routeChannels, routeTopics, type RouteName } from './routing.ts';
 
 // Topics come from the network: remember only so many for "logged once per topic".
 const MAX_TOPICS_LOGGED = 256;
+const MAX_TOPIC_LENGTH = 200;
 
 /**
  * Accounts for events a built-in module deliberately does not post: counted in
@@ -24,16 +25,17 @@ export class SkipReporter {
     this.metrics?.eventsSkipped.inc({ reason, route });
     const countKey = `${reason}:${route}`;
     this.counts.set(countKey, (this.counts.get(countKey) ?? 0) + 1);
-    const key = `${reason}\u0000${topic}`;
+    const shown = topic.slice(0, MAX_TOPIC_LENGTH);
+    const key = `${reason}\u0000${shown}`;
     if (this.seen.has(key) || this.seen.size >= MAX_TOPICS_LOGGED) return;
     this.seen.add(key);
     if (reason === 'no_channel') {
       this.logger.warn(
-        { topic, route, reason, channels: routeChannels[route] },
-        `"${topic}" events are not posted: no channel is set for them (notification_channels.${routeChannels[route].join(' or ')}); they are counted in zmq_notify_events_skipped_total{reason="no_channel"}`,
+        { topic: shown, route, reason, channels: routeChannels[route] },
+        `"${shown}" events are not posted: no channel is set for them (notification_channels.${routeChannels[route].join(' or ')}); they are counted in zmq_notify_events_skipped_total{reason="no_channel"}`,
       );
     } else {
-      this.logger.debug({ topic, route, reason }, `"${topic}" events are filtered out by filters: (counted in zmq_notify_events_skipped_total{reason="filtered"})`);
+      this.logger.debug({ topic: shown, route, reason }, `"${shown}" events are filtered out by filters: (counted in zmq_notify_events_skipped_total{reason="filtered"})`);
     }
   }
 
