@@ -129,6 +129,7 @@ export class SandboxServer {
       maxMessagesPerChannel: options.maxMessagesPerChannel ?? 1000,
       ids,
     });
+    this.statsCounters.watch(this.store);
     this.token = options.token ?? generateBotToken(this.store.bot.id);
     const limits = options.rateLimits ?? {};
     const gatewayUrl = (): string => this.address?.gatewayUrl ?? '';

@@ -1,3 +1,5 @@
+import type { SandboxStore } from './store.ts';
+
 /** Counters of what the sandbox served; GET /sandbox/stats returns {@link SandboxStats.snapshot}. */
 export class SandboxStats {
   requests = 0;
@@ -33,6 +35,14 @@ export class SandboxStats {
   /** Records an injected fault that was served. */
   fault(status: number): void {
     SandboxStats.bump(this.faultsServed, status);
+  }
+
+  /** Counts what happens to messages, whichever route or interaction caused it. */
+  watch(store: SandboxStore): void {
+    store.on('messageCreate', () => (this.messages.created += 1));
+    store.on('messageUpdate', () => (this.messages.edited += 1));
+    store.on('messageDelete', () => (this.messages.deleted += 1));
+    store.on('messageDeleteBulk', ({ ids }) => (this.messages.deleted += ids.length));
   }
 
   /** A JSON-ready copy of every counter. */

@@ -111,6 +111,7 @@ describe('sandbox: a stock discord.js client', () => {
 
   it('edits, fetches, pages through history with limit/before, and deletes and bulk-deletes messages', async () => {
     const channel = textChannel(client, started.sandbox, 'job-executed');
+    const countsBefore = (started.sandbox.stats() as { messages: { created: number; edited: number; deleted: number } }).messages;
     const sent: Message[] = [];
     for (let i = 0; i < 4; i++) sent.push(await channel.send(`history ${i}`));
     const edited = await sent[0]!.edit({ content: 'history 0 (edited)' });
@@ -124,6 +125,11 @@ describe('sandbox: a stock discord.js client', () => {
     await channel.bulkDelete([sent[1]!.id, sent[2]!.id]);
     const left = started.sandbox.messages(channel.id).map((m) => m.content);
     expect(left).toEqual(['history 0 (edited)']);
+    // /sandbox/stats counts what happened to messages: 4 created, 1 edited, 1 + 2 deleted.
+    const countsAfter = (started.sandbox.stats() as { messages: typeof countsBefore }).messages;
+    expect(countsAfter.created - countsBefore.created).toBe(4);
+    expect(countsAfter.edited - countsBefore.edited).toBe(1);
+    expect(countsAfter.deleted - countsBefore.deleted).toBe(3);
     const missing = await expectApiError(channel.messages.fetch({ message: sent[3]!.id, force: true }));
     expect([missing.status, missing.code]).toEqual([404, 10008]);
   });
