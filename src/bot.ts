@@ -156,7 +156,12 @@ export class Bot {
       logger,
       metrics,
       // Every event in the log too, when the level asks for that much detail.
-      modules: [...builtInModules(config, { metrics }), ...(logger.isLevelEnabled('debug') ? [logEvents] : []), ...(this.options.modules ?? [])],
+      modules: [
+        // The App (and its Subscriber) exists by the time any watchdog deadline passes.
+        ...builtInModules(config, { metrics, lastHeardFrom: (src) => this.parts?.app.subscriber.lastHeardFrom(src) }),
+        ...(logger.isLevelEnabled('debug') ? [logEvents] : []),
+        ...(this.options.modules ?? []),
+      ],
       extendContext: () => ({ post, discord: client, outbox }),
       healthDetails: () => ({
         discord: {

@@ -19,6 +19,8 @@ export interface HeartbeatWatchdogOptions {
   onAlert: (alert: WatchdogAlert) => void;
   /** Called once when the limit first forces a scheduler out. */
   onEvicted?: (key: string) => void;
+  /** When anything was last received from a publisher, counted as a sign of life at its deadline. */
+  lastHeardFrom?: (src: string) => number | undefined;
 }
 
 /** Who a scheduler is, as its events say: the payload's `deployment` and the envelope's `src`. */
@@ -147,6 +149,9 @@ export class HeartbeatWatchdog {
   private expired(entry: Watched): void {
     entry.timer = undefined;
     if (this.closed || this.watched.peek(entry.key) !== entry || entry.silent || entry.stoppedAt !== undefined) return;
+    // Its publisher sent something since (whose heartbeats the queue may have evicted): alive.
+    const heard = entry.src === undefined ? undefined : this.options.lastHeardFrom?.(entry.src);
+    if (heard !== undefined && heard > entry.lastSeenAt) entry.lastSeenAt = heard;
     const now = this.options.clock.now();
     const silentForMs = now - entry.lastSeenAt;
     // A heartbeat seen late (it waited in the queue) moves the deadline on.

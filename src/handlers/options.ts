@@ -10,4 +10,10 @@ export interface BuiltInOptions {
   metrics?: Metrics;
   /** Time and timers for the repeat windows and the heartbeat watchdog; default the real clock. */
   clock?: Clock;
+  /**
+   * When anything was last received from a publisher (`src`), read before the queue. Under a
+   * flood the queue evicts heartbeats first; with this the watchdog does not mistake a busy
+   * scheduler for a silent one.
+   */
+  lastHeardFrom?: (src: string) => number | undefined;
 }

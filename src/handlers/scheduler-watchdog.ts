@@ -35,6 +35,7 @@ export function schedulerWatchdogModule(options: BuiltInOptions = {}): ModuleDef
         timeoutMs: timeoutS * 1000,
         maxSchedulers: alerts.max_watched_schedulers,
         clock: options.clock ?? systemClock,
+        ...(options.lastHeardFrom && { lastHeardFrom: options.lastHeardFrom }),
         onAlert: ({ kind, scheduler }) => {
           const embed = kind === 'silent' ? schedulerSilentEmbed(scheduler) : schedulerBackEmbed(scheduler);
           const label = (scheduler.deployment ?? scheduler.src)?.slice(0, 100);

@@ -127,6 +127,11 @@ export class Subscriber extends EventEmitter<SubscriberEvents> {
     });
   }
 
+  /** When anything was last received from publisher `src` (ms since the epoch), if it is known. */
+  lastHeardFrom(src: string): number | undefined {
+    return this.tracker.get(src)?.lastReceivedAt;
+  }
+
   /** What is known about each publisher seen, most recently seen first. */
   publishers(): PublisherState[] {
     return this.tracker.publishers();

@@ -2,7 +2,12 @@ import { describe, expect, it } from 'vitest';
 import { HeartbeatWatchdog, type WatchdogAlert } from '../../src/handlers/heartbeat-watchdog.ts';
 import { ManualClock } from '../helpers/manual-clock.ts';
 
-function setup(options: { timeoutMs?: number; maxSchedulers?: number } = {}): { watchdog: HeartbeatWatchdog; clock: ManualClock; alerts: WatchdogAlert[]; evicted: string[] } {
+function setup(options: { timeoutMs?: number; maxSchedulers?: number; lastHeardFrom?: (src: string) => number | undefined } = {}): {
+  watchdog: HeartbeatWatchdog;
+  clock: ManualClock;
+  alerts: WatchdogAlert[];
+  evicted: string[];
+} {
   const clock = new ManualClock();
   const alerts: WatchdogAlert[] = [];
   const evicted: string[] = [];
@@ -12,6 +17,7 @@ function setup(options: { timeoutMs?: number; maxSchedulers?: number } = {}): { 
     clock,
     onAlert: (alert) => alerts.push(alert),
     onEvicted: (key) => evicted.push(key),
+    ...(options.lastHeardFrom && { lastHeardFrom: options.lastHeardFrom }),
   });
   return { watchdog, clock, alerts, evicted };
 }
@@ -116,6 +122,23 @@ describe('HeartbeatWatchdog', () => {
       clock.advance(30_000);
     }
     expect(alerts.map((a) => a.scheduler.deployment)).toEqual(['b']);
+  });
+
+  it('a publisher still sending events (its heartbeats evicted by a full queue) is not reported silent', () => {
+    const heard = new Map<string, number>();
+    const { watchdog, clock, alerts } = setup({ lastHeardFrom: (src) => heard.get(src) });
+    beats(watchdog, clock, 3, 30_000);
+    // From here no heartbeat reaches the module, but the transport keeps hearing from pub-1.
+    for (let t = 0; t < 10; t++) {
+      heard.set('pub-1', clock.now());
+      clock.advance(30_000);
+    }
+    expect(alerts).toEqual([]);
+    // Then the publisher really goes quiet: reported once, timed from the last message heard.
+    const lastHeard = clock.now() - 30_000;
+    clock.advance(60_000);
+    expect(alerts).toHaveLength(1);
+    expect(alerts[0]).toMatchObject({ kind: 'silent', scheduler: { src: 'pub-1', lastSeenAt: lastHeard, silentForMs: 90_000 } });
   });
 
   it('a heartbeat that waited in the queue counts from when it was received', () => {
