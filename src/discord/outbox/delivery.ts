@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import { setTimeout as delay } from 'node:timers/promises';
 import type Bottleneck from 'bottleneck';
 import { Routes, type APIEmbed, type REST } from 'discord.js';
@@ -69,6 +70,9 @@ export class Delivery {
     // The REST client adds an abort listener to the signal it is given and never removes it: each
     // request gets its own signal, linked to the Outbox's only while the request runs.
     const controller = new AbortController();
+    // REST adds a listener per 429/5xx retry of this one request; they go with the signal when the
+    // request ends, so a burst of retries is not a leak and Node's warning at 10 is only noise.
+    setMaxListeners(100, controller.signal);
     const abort = (): void => controller.abort();
     this.signal.addEventListener('abort', abort, { once: true });
     try {
