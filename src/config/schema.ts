@@ -76,13 +76,15 @@ export const configSchema = z
       }),
     subscriber: z
       .object({
-        receive_hwm: positiveInt.default(100_000),
+        /** Messages ZeroMQ buffers before dropping (blindly, seen only as sequence gaps); about 1 KB each.
+         *  As large as the queue: a backlog belongs in the queue, where priorities decide what is dropped. */
+        receive_hwm: positiveInt.default(10_000),
         reconnect_interval_ms: positiveInt.default(100),
         reconnect_max_interval_ms: z.number().int().nonnegative().default(5_000),
         max_payload_bytes: positiveInt.default(1_048_576),
       })
       .strict()
-      .default({ receive_hwm: 100_000, reconnect_interval_ms: 100, reconnect_max_interval_ms: 5_000, max_payload_bytes: 1_048_576 }),
+      .default({ receive_hwm: 10_000, reconnect_interval_ms: 100, reconnect_max_interval_ms: 5_000, max_payload_bytes: 1_048_576 }),
     discord: z
       .object({
         token_env: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'an environment variable name').default('DISCORD_TOKEN'),
