@@ -62,6 +62,11 @@ export const MAX_ENVELOPE_BYTES = 1024;
 const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
 const lossyUtf8 = new TextDecoder('utf-8');
 const isoTimestamp = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}/;
+// The envelope exactly as our publisher writes it (JSON.stringify, keys in order, strings without
+// escapes or control characters, \p{Cc}), with every check parseEnvelope makes built in: matching it
+// gives the same result as JSON.parse plus those checks, at a third of the cost, on every message.
+// Anything else, valid or not, takes the general path.
+const CANONICAL_ENVELOPE = /^\{"v":1,"seq":([1-9]\d{0,15}),"ts":"(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}[^"\\\p{Cc}]*)","src":"([^"\\\p{Cc}]+)"\}$/u;
 
 /** Cuts text to at most `max` UTF-16 units without splitting a surrogate pair. */
 function cut(text: string, max: number): string {
@@ -96,6 +101,11 @@ function parseEnvelope(frame: Uint8Array): Envelope | string {
   if (frame.length > MAX_ENVELOPE_BYTES) return `envelope frame is ${frame.length} bytes, limit ${MAX_ENVELOPE_BYTES}`;
   const text = strictDecode(frame);
   if (text === undefined) return 'envelope frame is not valid UTF-8';
+  const canonical = CANONICAL_ENVELOPE.exec(text);
+  if (canonical !== null) {
+    const seq = Number(canonical[1]);
+    if (Number.isSafeInteger(seq)) return { v: 1, seq, ts: canonical[2] as string, src: canonical[3] as string };
+  }
   let value: unknown;
   try {
     value = JSON.parse(text);

@@ -162,11 +162,24 @@ describe('malformed payloads that are still delivered (salvaged)', () => {
     ['an array', b('[1,1,"2024-05-01T12:00:00Z","a"]')],
     ['bytes ff fe', Buffer.from([0xff, 0xfe])],
     ['2,000 bytes long', b(JSON.stringify({ v: 1, seq: 1, ts: '2024-05-01T12:00:00Z', src: 'a'.repeat(2000) }))],
+    ['seq 9999999999999999 (16 digits, beyond 2^53)', b('{"v":1,"seq":9999999999999999,"ts":"2024-05-01T12:00:00Z","src":"a"}')],
+    ['a raw control character in src', b('{"v":1,"seq":1,"ts":"2024-05-01T12:00:00Z","src":"a\u0001b"}')],
   ])('bad_envelope: frame 2 %s delivers the event without seq/ts/src', (_name, frame) => {
     const result = delivered(decodeMessage([b('job.failed'), b('{"job_id":"x"}'), frame], opts));
     expect(result.malformed).toMatchObject({ kind: 'bad_envelope', topic: 'job.failed' });
     expect(result.event.data).toEqual({ job_id: 'x' });
     expect(result.event.meta).toEqual({ receivedAt: opts.now });
+  });
+
+  it.each([
+    ['an escaped quote in src', '{"v":1,"seq":3,"ts":"2024-05-01T12:00:00Z","src":"a\\"b"}', 'a"b'],
+    ['an escaped non-ASCII letter in src', '{"v":1,"seq":3,"ts":"2024-05-01T12:00:00Z","src":"h\\u00f6st"}', 'höst'],
+    ['other key order and spaces', '{ "src": "a", "ts": "2024-05-01T12:00:00Z", "seq": 3, "v": 1 }', 'a'],
+    ['a non-ASCII src as our publisher writes it', JSON.stringify({ v: 1, seq: 3, ts: '2024-05-01T12:00:00Z', src: 'höst@tcp://[::1]:4243' }), 'höst@tcp://[::1]:4243'],
+  ])('an envelope with %s is read like any valid one', (_name, text, src) => {
+    const result = delivered(decodeMessage([b('job.failed'), b('{}'), b(text)], opts));
+    expect(result.malformed).toBeUndefined();
+    expect(result.event.meta).toEqual({ seq: 3, ts: '2024-05-01T12:00:00Z', src, receivedAt: opts.now });
   });
 
   it('invalid_json payload with a valid envelope keeps the envelope (seq still tracked)', () => {
