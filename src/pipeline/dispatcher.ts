@@ -143,7 +143,7 @@ export class Dispatcher<X extends object = object> {
         continue;
       }
       this.inFlight++;
-      void this.deliver(event, handlers);
+      this.deliver(event, handlers);
     }
     this.notifyIdle();
   }
@@ -156,47 +156,60 @@ export class Dispatcher<X extends object = object> {
     }, Math.max(1, this.bucket.msUntilToken()));
   }
 
-  // Runs an event's handlers in the slot pump() took, then frees it. Never rejects: run() never
-  // throws. The slot is freed after an await even when every handler is synchronous, so pump()
-  // never recurses and the receive loop gets its turn between events.
-  private async deliver(event: ZmqEvent, handlers: Registration<X>[]): Promise<void> {
-    try {
-      if (handlers.length === 1) await this.run(handlers[0] as Registration<X>, event);
-      else await Promise.all(handlers.map((h) => this.run(h, event)));
-    } finally {
-      this.inFlight--;
-      this.pump();
+  // Runs an event's handlers in the slot pump() took and frees it once they are done. Never
+  // throws: run() never does. The slot is freed in a microtask even when every handler is
+  // synchronous, so pump() never recurses and the receive loop gets its turn between events.
+  // Synchronous handlers (the common case under a flood) cost no promise at all.
+  private deliver(event: ZmqEvent, handlers: Registration<X>[]): void {
+    let pending: Promise<unknown> | undefined;
+    if (handlers.length === 1) pending = this.run(handlers[0] as Registration<X>, event);
+    else {
+      const runs = handlers.map((h) => this.run(h, event));
+      if (runs.some((r) => r !== undefined)) pending = Promise.all(runs);
     }
+    if (pending === undefined) queueMicrotask(this.release);
+    else void pending.then(this.release);
   }
 
-  // Runs one handler; never throws, whatever the handler does.
-  private async run(registration: Registration<X>, event: ZmqEvent): Promise<void> {
+  private readonly release = (): void => {
+    this.inFlight--;
+    this.pump();
+  };
+
+  // Runs one handler; never throws, whatever the handler does. Returns a promise (that never
+  // rejects) only when the handler returned one.
+  private run(registration: Registration<X>, event: ZmqEvent): Promise<void> | undefined {
     const started = performance.now();
     let result: void | Promise<void>;
     try {
       result = registration.handler(event, registration.context);
     } catch (err) {
       this.failed(registration, event, 'throw', err);
-      return;
+      return undefined;
     }
-    if (result && typeof (result as Promise<void>).then === 'function') {
-      let timer: NodeJS.Timeout | undefined;
-      const timeout = new Promise<typeof TIMED_OUT>((resolve) => {
-        timer = setTimeout(resolve, this.handlerTimeoutMs, TIMED_OUT);
-      });
-      try {
-        // Racing also subscribes to the handler's promise, so a rejection after the timeout is
-        // handled rather than crashing the process as an unhandled rejection.
-        if ((await Promise.race([result, timeout])) === TIMED_OUT) {
-          this.failed(registration, event, 'timeout', new Error(`still running after ${this.handlerTimeoutMs} ms`));
-          return;
-        }
-      } catch (err) {
-        this.failed(registration, event, 'reject', err);
+    if (result && typeof (result as Promise<void>).then === 'function') return this.settle(registration, event, result, started);
+    this.metrics?.handlerSeconds.observe((performance.now() - started) / 1000);
+    return undefined;
+  }
+
+  // Waits for a handler's promise, at most handlerTimeoutMs; never rejects.
+  private async settle(registration: Registration<X>, event: ZmqEvent, result: Promise<void>, started: number): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<typeof TIMED_OUT>((resolve) => {
+      timer = setTimeout(resolve, this.handlerTimeoutMs, TIMED_OUT);
+    });
+    try {
+      // Racing also subscribes to the handler's promise, so a rejection after the timeout is
+      // handled rather than crashing the process as an unhandled rejection.
+      if ((await Promise.race([result, timeout])) === TIMED_OUT) {
+        this.failed(registration, event, 'timeout', new Error(`still running after ${this.handlerTimeoutMs} ms`));
         return;
-      } finally {
-        clearTimeout(timer);
       }
+    } catch (err) {
+      this.failed(registration, event, 'reject', err);
+      return;
+    } finally {
+      clearTimeout(timer);
     }
     this.metrics?.handlerSeconds.observe((performance.now() - started) / 1000);
   }
