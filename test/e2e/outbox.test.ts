@@ -145,6 +145,34 @@ describe('Outbox against the sandbox Discord', () => {
     expect(box.pending()).toBe(0);
   });
 
+  it('a steady 40 events/s for 5 s to one channel: sends are paced over the window, so no event waits for a whole window (no 429)', async () => {
+    const box = makeOutbox();
+    // Events are posted and carried in order (digests take the whole queue), so the n-th event
+    // counted by a 'posted' report is the n-th event handed over.
+    const handedAt: number[] = [];
+    const postedAt: number[] = [];
+    box.on('posted', ({ events }) => {
+      for (let i = 0; i < events; i++) postedAt.push(Date.now());
+    });
+    for (let i = 0; i < 200; i++) {
+      handedAt.push(Date.now());
+      box.post(alerts, failure(i));
+      await new Promise((resolve) => setTimeout(resolve, 25));
+    }
+    await waitFor('200 events posted', async () => (await metrics.value(metrics.eventsPosted)) === 200);
+    const waits = handedAt.map((at, i) => postedAt[i]! - at);
+    // The first event, on an idle channel, goes at once.
+    expect(waits[0]).toBeLessThan(1000);
+    // Paced, every event goes within about a second (spending the window at once left events waiting ~5 s).
+    expect(Math.max(...waits)).toBeLessThan(2500);
+    const messages = await messagesIn(alerts);
+    expect(eventsCarried(messages)).toBe(200);
+    expect(messages.length).toBeLessThanOrEqual(10);
+    expect((await sandboxGet<Stats>('/sandbox/stats')).rateLimited.total).toBe(0);
+    expect(await metrics.value(metrics.discordRateLimited)).toBe(0);
+    await expectInvariant();
+  });
+
   it('every message goes out with mentions disabled, even a direct send whose content says @everyone', async () => {
     const box = makeOutbox();
     const { id } = await box.send(alerts, { content: '@everyone <@&123> look', embeds: [failure(1).embed] });

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { DiscordAPIError, HTTPError } from 'discord.js';
 import { ChannelBucket, readBucketHeaders } from '../../src/discord/outbox/channel-bucket.ts';
 import { channelProblem, classifyError } from '../../src/discord/outbox/errors.ts';
+import { RateLimiter } from '../../src/sandbox/rate-limits.ts';
 
 const T = 1_000_000;
 
@@ -40,6 +41,90 @@ describe('ChannelBucket', () => {
     bucket.update({}, T);
     expect(bucket.fromHeaders).toBe(false);
     expect(bucket.budget(T)).toBe(5);
+  });
+});
+
+describe('ChannelBucket pacing (pacedWaitMs)', () => {
+  it('an idle channel sends at once: a new bucket, and one whose window has reset', () => {
+    const bucket = new ChannelBucket({ limit: 5, windowMs: 5000 }, 100);
+    expect(bucket.pacedWaitMs(T)).toBe(0);
+    bucket.consume(T);
+    bucket.update({ limit: 5, remaining: 4, resetAfter: 5 }, T + 20);
+    expect(bucket.pacedWaitMs(T + 5120)).toBe(0);
+  });
+
+  it('after 1 of 5 used with 4.9 s to reset: the next send waits an even share, (4.9 s + offset) / 5 = 1 s', () => {
+    const bucket = new ChannelBucket({ limit: 5, windowMs: 5000 }, 100);
+    bucket.consume(T);
+    bucket.update({ limit: 5, remaining: 4, resetAfter: 4.9 }, T);
+    expect(bucket.pacedWaitMs(T)).toBe(1000);
+    expect(bucket.pacedWaitMs(T + 600)).toBe(400);
+    // The hard limit alone would let it go now: pacing is what holds it back.
+    expect(bucket.waitMs(T)).toBe(0);
+    const noOffset = new ChannelBucket({ limit: 5, windowMs: 5000 }, 0);
+    noOffset.update({ limit: 5, remaining: 4, resetAfter: 4.9 }, T);
+    expect(noOffset.pacedWaitMs(T)).toBe(980);
+  });
+
+  it('remaining 0: waits for the reset (plus the offset), then sends at once', () => {
+    const bucket = new ChannelBucket({ limit: 5, windowMs: 5000 }, 100);
+    bucket.update({ limit: 5, remaining: 0, resetAfter: 0.8 }, T);
+    expect(bucket.pacedWaitMs(T)).toBe(900);
+    expect(bucket.pacedWaitMs(T + 900)).toBe(0);
+  });
+
+  it('before any headers, paces against the assumed 5 per 5 s: one send a second', () => {
+    const bucket = new ChannelBucket({ limit: 5, windowMs: 5000 }, 100);
+    bucket.consume(T);
+    expect(bucket.pacedWaitMs(T)).toBe(1000);
+    bucket.consume(T + 1000);
+    expect(bucket.pacedWaitMs(T + 1000)).toBe(1000);
+  });
+
+  it('a channel with always something to send, for 60 s against the sandbox limiter (5 per 5 s, sliding): about one send a second, evenly, never a 429', () => {
+    let now = T;
+    const limiter = new RateLimiter(50, () => now);
+    const rule = { name: 'POST /channels/:channel_id/messages', limit: 5, windowMs: 5000 };
+    const bucket = new ChannelBucket({ limit: 5, windowMs: 5000 }, 100);
+    const sentAt: number[] = [];
+    while (now < T + 60_000) {
+      now += bucket.pacedWaitMs(now);
+      bucket.consume(now);
+      const decision = limiter.take(rule, 'A');
+      expect(decision.allowed).toBe(true);
+      sentAt.push(now);
+      now += 15; // the request's round trip
+      bucket.update(readBucketHeaders(new Headers(decision.headers)), now);
+    }
+    const gaps = sentAt.slice(1).map((at, i) => at - sentAt[i]!);
+    expect(sentAt.length).toBeGreaterThanOrEqual(55);
+    expect(Math.min(...gaps)).toBeGreaterThan(900);
+    expect(Math.max(...gaps)).toBeLessThan(1200);
+  });
+
+  it('the same against a fixed window (the whole bucket resets 5 s after its first request): about one send a second, never over 5 per window', () => {
+    let now = T;
+    let windowStart = -Infinity;
+    let used = 0;
+    const bucket = new ChannelBucket({ limit: 5, windowMs: 5000 }, 100);
+    const sentAt: number[] = [];
+    while (now < T + 60_000) {
+      now += bucket.pacedWaitMs(now);
+      bucket.consume(now);
+      if (now >= windowStart + 5000) {
+        windowStart = now;
+        used = 0;
+      }
+      used++;
+      expect(used).toBeLessThanOrEqual(5);
+      sentAt.push(now);
+      now += 15;
+      bucket.update({ limit: 5, remaining: 5 - used, resetAfter: (windowStart + 5000 - now) / 1000 }, now);
+    }
+    const gaps = sentAt.slice(1).map((at, i) => at - sentAt[i]!);
+    expect(sentAt.length).toBeGreaterThanOrEqual(55);
+    expect(Math.min(...gaps)).toBeGreaterThan(900);
+    expect(Math.max(...gaps)).toBeLessThan(1200);
   });
 });
 

@@ -76,6 +76,28 @@ describe('packMessage: merging', () => {
     expect(packed.embeds).toHaveLength(2);
   });
 
+  it('15 small items with 2 sends allowed (the next message and one more): 10 full embeds now, the other 5 fit in the next', () => {
+    const items = Array.from({ length: 15 }, (_, i) => item(i));
+    const packed = packMessage(items, undefined, 2);
+    expect(packed.items).toHaveLength(10);
+    expect(packed.digest).toBeUndefined();
+  });
+
+  it('25 small items with 2 sends allowed: the other 15 would need two more messages, so 9 full + a digest of 16 now', () => {
+    const items = Array.from({ length: 25 }, (_, i) => item(i));
+    const packed = packMessage(items, undefined, 2);
+    expect(packed.items).toHaveLength(9);
+    expect(packed.digest?.count).toBe(16);
+    expect(messageProblems(packed.embeds)).toEqual([]);
+  });
+
+  it('60 small items with 5 sends left: the other 50 do not fit in 4 messages, so the digest goes now', () => {
+    const items = Array.from({ length: 60 }, (_, i) => item(i));
+    const packed = packMessage(items, undefined, 5);
+    expect(packed.items).toHaveLength(9);
+    expect(packed.digest?.count).toBe(51);
+  });
+
   it('an empty queue packs nothing', () => {
     expect(packMessage([], undefined, 1).embeds).toEqual([]);
   });
@@ -149,6 +171,28 @@ describe('PendingQueue: bounded per channel', () => {
     for (const t of packed.digest!.summary().topics) counted.set(t.topic, (counted.get(t.topic) ?? 0) + t.count);
     expect(counted).toEqual(perTopic);
     expect(messageProblems(packed.embeds)).toEqual([]);
+  });
+
+  it('a stream taken 2 sends at a time: whatever a message leaves behind is carried by the next one, in full or in its digest', () => {
+    const queue = new PendingQueue(500);
+    let pushed = 0;
+    let taken = 0;
+    let leftBehind: string[] = [];
+    for (let round = 0; round < 40; round++) {
+      // 0 to 35 new events between sends: sometimes all fit, sometimes they overflow a message.
+      for (let i = 0; i < (round * 7) % 36; i++, pushed++) queue.push(item(pushed));
+      const packed = queue.take(2);
+      if (!packed) continue;
+      const carried = new Set(packed.items.map((i) => i.label));
+      const digested = packed.digest ? packed.digest.count : 0;
+      // Events left by the previous message are at the front: each is a full embed here, or the digest took everything.
+      if (digested === 0) for (const label of leftBehind) expect(carried.has(label)).toBe(true);
+      taken += packed.items.length + digested;
+      expect(taken + queue.events).toBe(pushed);
+      // What waits for the next message fits in it.
+      expect(queue.events).toBeLessThanOrEqual(10);
+      leftBehind = Array.from({ length: queue.events }, (_, i) => `job-${taken + i}`);
+    }
   });
 
   it('conserves events over a series of sends with and without spare budget', () => {

@@ -72,14 +72,24 @@ export interface DirectRequest {
 
 type Work = Batch | DirectOp;
 
+/**
+ * Messages a channel's queue may be spread over before what is left goes into a digest: the next
+ * message and the one after. Sends are paced (about one a second at 5 per 5 s), so an event that
+ * does not fit in a message is carried by the following one, in full or counted in its digest,
+ * and never waits for a third.
+ */
+const SENDS_PER_BACKLOG = 2;
+
 function eventsOf(work: Work): number {
   return work.kind === 'batch' ? work.items.length + (work.digest?.count ?? 0) : (work.events?.count ?? 0);
 }
 
 /**
  * One channel's path to Discord: its queue, its rate-limit bucket, and at most one request in
- * flight. While a request is in flight or the channel waits for its rate limit, new events
- * accumulate and the next message merges them (see packMessage).
+ * flight. Sends are paced over the rate-limit window rather than spent at once (an idle channel
+ * still sends at once), so a steady stream waits about one pacing interval, not a whole window.
+ * While a request is in flight or the channel waits for its turn, new events accumulate and the
+ * next message merges them (see packMessage).
  */
 export class ChannelLane {
   readonly queue: PendingQueue;
@@ -208,7 +218,7 @@ export class ChannelLane {
 
   private async step(): Promise<void> {
     try {
-      for (let wait = this.bucket.waitMs(this.host.now()); wait > 0; wait = this.bucket.waitMs(this.host.now())) {
+      for (let wait = this.bucket.pacedWaitMs(this.host.now()); wait > 0; wait = this.bucket.pacedWaitMs(this.host.now())) {
         await delay(wait, undefined, { signal: this.host.signal });
       }
     } catch {
@@ -242,7 +252,7 @@ export class ChannelLane {
       this.lastWasDirect = true;
       return this.direct.shift();
     }
-    const packed = this.queue.take(this.bucket.budget(this.host.now()));
+    const packed = this.queue.take(Math.min(this.bucket.budget(this.host.now()), SENDS_PER_BACKLOG));
     if (packed) {
       this.lastWasDirect = false;
       const batch: Batch = { kind: 'batch', embeds: packed.embeds, items: packed.items, split: false, settled: false };

@@ -42,8 +42,9 @@ const MESSAGE_ROUTE = /^\/channels\/(\d+)\/messages$/;
 /**
  * Posts to Discord without ever stalling the caller or losing count: per-channel queues with one
  * request in flight each, merging of what accumulates (10 embeds, 6000 characters, then a digest),
- * rate limits from Discord's headers plus a global limiter, bounded retries, and per-channel
- * handling of 403/404. Events handed over = posted + pending + undeliverable, at every moment.
+ * rate limits from Discord's headers (each channel's sends paced evenly over its window) plus a
+ * global limiter, bounded retries, and per-channel handling of 403/404. Events handed over =
+ * posted + pending + undeliverable, at every moment.
  */
 export class Outbox extends EventEmitter<OutboxEvents> {
   private readonly rest: REST;

@@ -22,12 +22,12 @@ export interface PackedMessage {
   digest?: DigestCounter;
 }
 
-/** How many items from the front fit in one message of at most `maxEmbeds` embeds and `maxChars` characters. */
-export function fitFromFront(items: readonly PendingItem[], maxEmbeds: number, maxChars: number): number {
+/** How many items from `start` on fit in one message of at most `maxEmbeds` embeds and `maxChars` characters. */
+export function fitFromFront(items: readonly PendingItem[], maxEmbeds: number, maxChars: number, start = 0): number {
   let count = 0;
   let chars = 0;
-  for (const item of items) {
-    const length = embedLength(item.embed);
+  for (let i = start; i < items.length; i++) {
+    const length = embedLength(items[i]!.embed);
     if (count >= maxEmbeds || chars + length > maxChars) break;
     count++;
     chars += length;
@@ -35,23 +35,36 @@ export function fitFromFront(items: readonly PendingItem[], maxEmbeds: number, m
   return count;
 }
 
+/** Whether the items from `start` on fit, as full embeds, in at most `messages` messages. */
+function fitInMessages(items: readonly PendingItem[], start: number, messages: number): boolean {
+  let next = start;
+  for (let message = 0; message < messages && next < items.length; message++) {
+    const fitting = fitFromFront(items, EmbedLimits.embedsPerMessage, EmbedLimits.total, next);
+    if (fitting === 0) return false;
+    next += fitting;
+  }
+  return next >= items.length;
+}
+
 /**
  * Decides the next message for a channel whose queue holds `items` (oldest first) and `overflow`
- * (events already reduced to counters). `budget` is how many more messages the channel may send
- * before it has to wait for its rate limit.
+ * (events already reduced to counters). `sends` is how many messages, this one first, may carry
+ * what is queued: the caller bounds it by the sends left in the channel's rate-limit window and by
+ * how long an event may wait for a later one.
  *
- * While more sends fit in the current window (budget > 1) and nothing has overflowed, the message
- * is as many full embeds as fit (10 embeds, 6000 characters) and the rest waits for the next send,
- * so no detail is lost. On the last send before a wait, everything that does not fit is merged into
- * a digest embed that counts every event, so a burst never becomes a backlog of messages.
+ * When nothing has overflowed and what this message leaves behind fits, in full, in the other
+ * `sends - 1` messages, the message is as many full embeds as fit (10 embeds, 6000 characters) and
+ * the rest waits for the next send, so no detail is lost. Otherwise everything that does not fit
+ * is merged into a digest embed that counts every event, so a burst never becomes a backlog of
+ * messages and no event waits beyond the sends it was given.
  */
-export function packMessage(items: readonly PendingItem[], overflow: DigestCounter | undefined, budget: number): PackedMessage {
+export function packMessage(items: readonly PendingItem[], overflow: DigestCounter | undefined, sends: number): PackedMessage {
   const hasOverflow = overflow !== undefined && overflow.count > 0;
   if (items.length === 0 && !hasOverflow) return { embeds: [], items: [] };
 
   const fitting = fitFromFront(items, EmbedLimits.embedsPerMessage, EmbedLimits.total);
-  if (!hasOverflow && (fitting === items.length || budget > 1)) {
-    const full = items.slice(0, Math.max(1, fitting));
+  if (!hasOverflow && fitting > 0 && fitInMessages(items, fitting, sends - 1)) {
+    const full = items.slice(0, fitting);
     return { embeds: full.map((item) => item.embed), items: full };
   }
 

@@ -42,10 +42,10 @@ export class PendingQueue {
     return this.overflow;
   }
 
-  /** Removes and returns the next message's content (see {@link packMessage}); undefined when empty. */
-  take(budget: number): PackedMessage | undefined {
+  /** Removes and returns the next message's content, `sends` messages being allowed for the queue (see {@link packMessage}); undefined when empty. */
+  take(sends: number): PackedMessage | undefined {
     if (this.events === 0) return undefined;
-    const packed = packMessage(this.items, this.overflow, budget);
+    const packed = packMessage(this.items, this.overflow, sends);
     if (packed.digest) {
       this.items = [];
       this.overflow = undefined;
