@@ -1,3 +1,4 @@
+import PQueue from 'p-queue';
 import type { Logger } from '../observability/logger.ts';
 import type { Metrics } from '../observability/metrics.ts';
 import type { ZmqEvent } from '../transport/event.ts';
@@ -39,8 +40,10 @@ const FAILURE_LOG_INTERVAL_MS = 10_000;
 
 /**
  * Takes events from the BoundedQueue and runs their handlers: at most `concurrency` events at
- * once, each handler with its own timeout, optionally capped in events per second. It pulls
- * only when it has a free slot, so a backlog waits in the bounded queue and nowhere else.
+ * once, each handler with its own timeout, optionally capped in events per second. A p-queue
+ * holds up to `concurrency` workers; each takes one event at a time from the bounded queue and
+ * sleeps when it is empty until the next push wakes it. So a backlog waits in the bounded queue
+ * and nowhere else, and p-queue's bookkeeping is paid per worker, not per event.
  */
 export class Dispatcher<X extends object = object> {
   private readonly queue: BoundedQueue<ZmqEvent>;
@@ -50,8 +53,10 @@ export class Dispatcher<X extends object = object> {
   private readonly concurrency: number;
   private readonly handlerTimeoutMs: number;
   private readonly bucket?: TokenBucket;
-  // Events whose handlers are running. A plain counter rather than a task queue: the backlog waits
-  // in the bounded queue, so all that is needed here is the number of busy slots.
+  private readonly workers: PQueue;
+  /** Workers waiting for an event: resolve(true) wakes one, resolve(false) ends it. */
+  private sleepers: ((awake: boolean) => void)[] = [];
+  /** Events whose handlers are running now. */
   private inFlight = 0;
   private running = false;
   private refillTimer?: NodeJS.Timeout;
@@ -67,6 +72,7 @@ export class Dispatcher<X extends object = object> {
     this.concurrency = options.concurrency;
     this.handlerTimeoutMs = options.handlerTimeoutMs;
     if (options.maxEventsPerSecond) this.bucket = new TokenBucket(options.maxEventsPerSecond, undefined, options.clock);
+    this.workers = new PQueue({ concurrency: options.concurrency });
   }
 
   /** Starts taking events from the queue. */
@@ -80,6 +86,9 @@ export class Dispatcher<X extends object = object> {
     this.running = false;
     clearTimeout(this.refillTimer);
     this.refillTimer = undefined;
+    const sleepers = this.sleepers;
+    this.sleepers = [];
+    for (const wake of sleepers) wake(false);
     this.notifyIdle();
   }
 
@@ -124,28 +133,58 @@ export class Dispatcher<X extends object = object> {
     for (const resolve of waiters) resolve();
   }
 
+  // Starts workers while there are events and free worker slots.
+  // Wakes a sleeping worker for the queued events, or starts one while fewer than `concurrency` exist.
   private pump(): void {
-    while (this.running && this.inFlight < this.concurrency) {
+    // While waiting for a token, the refill timer pumps again: a worker now would find none.
+    if (!this.running || this.refillTimer) return this.notifyIdle();
+    let wanted = this.queue.size;
+    while (wanted > 0 && this.sleepers.length > 0) {
+      (this.sleepers.pop() as (awake: boolean) => void)(true);
+      wanted--;
+    }
+    const workers = this.workers;
+    for (let room = this.concurrency - workers.pending - workers.size; wanted > 0 && room > 0; wanted--, room--) void workers.add(this.work);
+    this.notifyIdle();
+  }
+
+  // One worker: runs events one after another, sleeping while there is none, until the dispatcher
+  // stops. Never rejects: take() and run() never throw.
+  private readonly work = async (): Promise<void> => {
+    while (this.running) {
+      const next = this.take();
+      if (next === undefined) {
+        this.notifyIdle();
+        if (!(await new Promise<boolean>((wake) => this.sleepers.push(wake)))) return;
+        continue;
+      }
+      this.inFlight++;
+      const pending = this.deliver(next.event, next.handlers);
+      if (pending !== undefined) await pending;
+      this.inFlight--;
+    }
+  };
+
+  // The next event that has handlers, counting unhandled ones on the way; undefined when none
+  // can run now.
+  private take(): { event: ZmqEvent; handlers: Registration<X>[] } | undefined {
+    while (this.running) {
       const next = this.queue.peek();
-      if (next === undefined) break;
+      if (next === undefined) return undefined;
       const handlers = this.registry.match(next.topic);
       // Only events that will run handlers spend a token: an unhandled one costs nothing.
       if (handlers.length > 0 && this.bucket && !this.bucket.tryTake()) {
         this.waitForToken();
-        break;
+        return undefined;
       }
       const event = this.queue.shift() as ZmqEvent;
       this.counts.dispatched++;
       this.metrics?.eventsDispatched.inc();
-      if (handlers.length === 0) {
-        this.counts.unhandled++;
-        this.metrics?.eventsUnhandled.inc();
-        continue;
-      }
-      this.inFlight++;
-      this.deliver(event, handlers);
+      if (handlers.length > 0) return { event, handlers };
+      this.counts.unhandled++;
+      this.metrics?.eventsUnhandled.inc();
     }
-    this.notifyIdle();
+    return undefined;
   }
 
   private waitForToken(): void {
@@ -156,25 +195,13 @@ export class Dispatcher<X extends object = object> {
     }, Math.max(1, this.bucket.msUntilToken()));
   }
 
-  // Runs an event's handlers in the slot pump() took and frees it once they are done. Never
-  // throws: run() never does. The slot is freed in a microtask even when every handler is
-  // synchronous, so pump() never recurses and the receive loop gets its turn between events.
-  // Synchronous handlers (the common case under a flood) cost no promise at all.
-  private deliver(event: ZmqEvent, handlers: Registration<X>[]): void {
-    let pending: Promise<unknown> | undefined;
-    if (handlers.length === 1) pending = this.run(handlers[0] as Registration<X>, event);
-    else {
-      const runs = handlers.map((h) => this.run(h, event));
-      if (runs.some((r) => r !== undefined)) pending = Promise.all(runs);
-    }
-    if (pending === undefined) queueMicrotask(this.release);
-    else void pending.then(this.release);
+  // Runs an event's handlers; a promise only when one of them is asynchronous, so synchronous
+  // handlers (the common case under a flood) cost no promise at all.
+  private deliver(event: ZmqEvent, handlers: Registration<X>[]): Promise<unknown> | undefined {
+    if (handlers.length === 1) return this.run(handlers[0] as Registration<X>, event);
+    const runs = handlers.map((h) => this.run(h, event));
+    return runs.some((r) => r !== undefined) ? Promise.all(runs) : undefined;
   }
-
-  private readonly release = (): void => {
-    this.inFlight--;
-    this.pump();
-  };
 
   // Runs one handler; never throws, whatever the handler does. Returns a promise (that never
   // rejects) only when the handler returned one.
