@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { REST } from 'discord.js';
-import { ConfigError, loadConfig, type LoadedConfig } from '../../config/index.ts';
+import { loadConfigForCommand } from '../config-option.ts';
 import { commands } from '../../discord/commands/index.ts';
 import { fetchApplicationId, registerCommands } from '../../discord/commands/register.ts';
 
@@ -17,14 +17,8 @@ export function registerDeployCommands(program: Command): void {
 
 /** Registers the commands; resolves to the exit code. */
 export async function runDeployCommands(configPath?: string): Promise<number> {
-  let loaded: LoadedConfig;
-  try {
-    loaded = loadConfig(configPath);
-  } catch (err) {
-    if (!(err instanceof ConfigError)) throw err;
-    console.error(err.message);
-    return 1;
-  }
+  const loaded = loadConfigForCommand(configPath);
+  if (!loaded) return 1;
   const { config, secrets } = loaded;
   const tokenEnv = config.discord.token_env;
   if (!secrets.discordToken) {

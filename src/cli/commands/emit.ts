@@ -1,6 +1,7 @@
 import { createInterface } from 'node:readline';
 import { InvalidArgumentError, type Command } from 'commander';
-import { ConfigError, endpointsOf, loadConfig } from '../../config/index.ts';
+import { endpointsOf } from '../../config/index.ts';
+import { loadConfigForCommand } from '../config-option.ts';
 import { defaultSource, EventPublisher } from '../../transport/publisher.ts';
 
 interface EmitOptions {
@@ -67,11 +68,11 @@ function parseLine(line: string, defaultTopic: string | undefined): { topic: str
   return { topic, data };
 }
 
-function resolveEndpoint(opts: EmitOptions): string {
+// The -e endpoint, else the config's first; undefined (reported) when the config cannot be used.
+function resolveEndpoint(opts: EmitOptions): string | undefined {
   if (opts.endpoint !== undefined) return opts.endpoint;
-  const [first] = endpointsOf(loadConfig(opts.config).config);
-  if (first === undefined) throw new ConfigError(opts.config ?? 'config', ['zmq_pub_address: no endpoint']);
-  return first;
+  const loaded = loadConfigForCommand(opts.config);
+  return loaded === undefined ? undefined : endpointsOf(loaded.config)[0];
 }
 
 async function waitForSubscriber(publisher: EventPublisher, opts: EmitOptions, topic: string | undefined): Promise<boolean> {
@@ -108,14 +109,8 @@ async function publishStdin(publisher: EventPublisher, defaultTopic: string | un
 }
 
 async function runEmit(topic: string | undefined, payload: Record<string, unknown>, opts: EmitOptions): Promise<number> {
-  let endpoint: string;
-  try {
-    endpoint = resolveEndpoint(opts);
-  } catch (err) {
-    if (!(err instanceof ConfigError)) throw err;
-    console.error(err.message);
-    return NOT_PUBLISHED_EXIT;
-  }
+  const endpoint = resolveEndpoint(opts);
+  if (endpoint === undefined) return NOT_PUBLISHED_EXIT;
   const publisher = new EventPublisher({
     endpoint,
     mode: opts.connect ? 'connect' : 'bind',

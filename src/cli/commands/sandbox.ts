@@ -1,5 +1,5 @@
 import { InvalidArgumentError, type Command } from 'commander';
-import { ConfigError, loadConfig, type LoadedConfig } from '../../config/index.ts';
+import { loadConfigForCommand } from '../config-option.ts';
 import { sandboxOptionsFromConfig } from '../../discord/sandbox-mode.ts';
 import { createLogger, moduleLogger } from '../../observability/logger.ts';
 import { SandboxServer } from '../../sandbox/index.ts';
@@ -25,14 +25,8 @@ export function registerSandbox(program: Command): void {
 
 /** Runs the sandbox until SIGINT/SIGTERM; resolves to the exit code. */
 export async function runSandbox(opts: { config?: string; port?: number; token?: string }): Promise<number> {
-  let loaded: LoadedConfig;
-  try {
-    loaded = loadConfig(opts.config);
-  } catch (err) {
-    if (!(err instanceof ConfigError)) throw err;
-    console.error(err.message);
-    return 1;
-  }
+  const loaded = loadConfigForCommand(opts.config);
+  if (!loaded) return 1;
   const { config } = loaded;
   const token = opts.token ?? process.env[config.sandbox.token_env]?.trim();
   const logger = moduleLogger(createLogger({ level: config.log_level }), 'sandbox');

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { Bot } from '../../bot.ts';
-import { ConfigError, loadConfig, type LoadedConfig } from '../../config/index.ts';
+import { loadConfigForCommand } from '../config-option.ts';
 import { createLogger } from '../../observability/logger.ts';
 
 /** Exit codes for a second signal, which ends the process without waiting for the drain. */
@@ -23,14 +23,8 @@ export function registerStart(program: Command): void {
 
 /** Runs the bot until a signal; resolves to the exit code. */
 export async function runStart(configPath?: string): Promise<number> {
-  let loaded: LoadedConfig;
-  try {
-    loaded = loadConfig(configPath);
-  } catch (err) {
-    if (!(err instanceof ConfigError)) throw err;
-    console.error(err.message);
-    return 1;
-  }
+  const loaded = loadConfigForCommand(configPath);
+  if (!loaded) return 1;
   const { config } = loaded;
   const logger = createLogger({ level: process.env.LOG_LEVEL ?? config.log_level });
   const bot = new Bot({ loaded, logger });
