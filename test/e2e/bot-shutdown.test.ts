@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { toYaml } from '../../src/config/index.ts';
 import type { MessageView } from '../../src/sandbox/index.ts';
+import { eventsCarried } from '../helpers/embed-checks.ts';
 import { EventPublisher } from '../../src/transport/publisher.ts';
 import { startBot } from '../helpers/bot-process.ts';
 import { channels, embedText, guildId } from '../helpers/bot.ts';
@@ -36,18 +37,6 @@ function followMessages(url: string): { messages: MessageView[]; ended: Promise<
     }
   })();
   return { messages, ended };
-}
-
-/** Events a channel's messages carry: full embeds count one each, a digest the number in its title. */
-function eventsCarried(messages: MessageView[]): number {
-  let events = 0;
-  for (const m of messages) {
-    for (const e of m.embeds) {
-      const digest = /^📦 ([\d,]+) more events? \(digest\)$/.exec(e.title ?? '');
-      events += digest ? Number(digest[1]!.replaceAll(',', '')) : 1;
-    }
-  }
-  return events;
 }
 
 describe('zmq-notify start (child process, sandbox mode) on SIGTERM', () => {

@@ -6,7 +6,7 @@ import { Outbox, OutboxError, type OutboxOptions } from '../../src/discord/outbo
 import { createLogger } from '../../src/observability/logger.ts';
 import { Metrics } from '../../src/observability/metrics.ts';
 import { SandboxServer, type MessageView, type SandboxAddress } from '../../src/sandbox/index.ts';
-import { messageProblems } from '../helpers/embed-checks.ts';
+import { eventsCarried, messageProblems } from '../helpers/embed-checks.ts';
 
 let sandbox: SandboxServer;
 let address: SandboxAddress;
@@ -105,18 +105,6 @@ async function expectInvariant(): Promise<void> {
   const c = await counts();
   expect(c.toOutbox).toBe(c.posted + c.pending + c.undeliverable);
   expect(await metrics.value(metrics.outboxPending)).toBe(c.pending);
-}
-
-/** Events a channel's messages carry: full embeds count one each, a digest the number in its title. */
-function eventsCarried(messages: MessageView[]): number {
-  let events = 0;
-  for (const m of messages) {
-    for (const e of m.embeds) {
-      const digest = /^📦 ([\d,]+) more events? \(digest\)$/.exec(e.title ?? '');
-      events += digest ? Number(digest[1]!.replaceAll(',', '')) : 1;
-    }
-  }
-  return events;
 }
 
 describe('Outbox against the sandbox Discord', () => {

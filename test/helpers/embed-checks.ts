@@ -49,3 +49,15 @@ export function messageProblems(embeds: readonly APIEmbed[]): string[] {
   if (total > 6000) problems.push(`message total ${total} chars (max 6000)`);
   return problems;
 }
+
+/** Events a channel's messages carry: full embeds count one each, a digest the number in its title. */
+export function eventsCarried(messages: readonly { embeds: readonly APIEmbed[] }[]): number {
+  let events = 0;
+  for (const m of messages) {
+    for (const e of m.embeds) {
+      const digest = /^📦 ([\d,]+) more events? \(digest\)$/.exec(e.title ?? '');
+      events += digest ? Number(digest[1]!.replaceAll(',', '')) : 1;
+    }
+  }
+  return events;
+}
