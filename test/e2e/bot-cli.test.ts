@@ -60,6 +60,17 @@ describe('zmq-notify deploy-commands (child process) against a running sandbox (
     expect(global.every((c) => JSON.stringify(c.contexts) === '[0]')).toBe(true);
   });
 
+  it('with discord.guild_id set and --global: registers globally, not in the guild', async () => {
+    vi.stubEnv('DISCORD_TOKEN', started.address.token);
+    const config = writeConfig('guild-but-global.yaml', { discord: { guild_id: guildId, api_url: started.address.apiUrl } });
+    const result = await runCli(['deploy-commands', '-c', config, '--global']);
+    expect(result.code, result.stderr).toBe(0);
+    expect(result.stdout).toContain('globally');
+    expect(result.stdout).not.toContain(`in guild ${guildId}`);
+    const state = await getJson<SandboxState>(`${started.address.url}/sandbox/state`);
+    expect((state.commands.global as Command[]).map((c) => c.name)).toEqual(['zmq_status', 'zmq_restart']);
+  });
+
   it('with $DISCORD_TOKEN unset (empty): exits 1 saying which variable to set', async () => {
     vi.stubEnv('DISCORD_TOKEN', '');
     const config = writeConfig('no-token.yaml', { discord: { guild_id: guildId, api_url: started.address.apiUrl } });

@@ -10,13 +10,14 @@ export function registerDeployCommands(program: Command): void {
     .command('deploy-commands')
     .description('register the slash commands (/zmq_status, /zmq_restart) with Discord: in discord.guild_id if set (immediate), else globally')
     .option('-c, --config <file>', 'config file (default: the embedded config/default.yaml)')
-    .action(async (opts: { config?: string }) => {
-      process.exitCode = await runDeployCommands(opts.config);
+    .option('--global', 'register globally even when discord.guild_id is set')
+    .action(async (opts: { config?: string; global?: boolean }) => {
+      process.exitCode = await runDeployCommands(opts.config, { global: opts.global === true });
     });
 }
 
 /** Registers the commands; resolves to the exit code. */
-export async function runDeployCommands(configPath?: string): Promise<number> {
+export async function runDeployCommands(configPath?: string, options: { global?: boolean } = {}): Promise<number> {
   const loaded = loadConfigForCommand(configPath);
   if (!loaded) return 1;
   const { config, secrets } = loaded;
@@ -29,7 +30,7 @@ export async function runDeployCommands(configPath?: string): Promise<number> {
   const rest = new REST(api ? { api: api.replace(/\/$/, '') } : {}).setToken(secrets.discordToken);
   try {
     const applicationId = config.discord.application_id ?? (await fetchApplicationId(rest));
-    const registered = await registerCommands(rest, { applicationId, guildId: config.discord.guild_id, commands });
+    const registered = await registerCommands(rest, { applicationId, guildId: options.global ? null : config.discord.guild_id, commands });
     const where = registered.guildId === null ? 'globally (Discord may take up to an hour to show them everywhere)' : `in guild ${registered.guildId}`;
     console.log(`registered ${registered.commands.map((c) => `/${c.name}`).join(', ')} for application ${applicationId} ${where}${api ? ` at ${api}` : ''}`);
     return 0;
