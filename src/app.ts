@@ -104,6 +104,8 @@ export class App<X extends object = object> {
   private moduleNames: string[] = [];
   private cleanups: { module: string; cleanup: ModuleCleanup }[] = [];
   private counts = { received: 0, droppedMalformed: 0, droppedShutdown: 0 };
+  /** events_received_total bound to each subscribed prefix ('' included) once, not per event. */
+  private readonly receivedByPrefix = new Map<string, { inc(): void }>();
 
   constructor(options: AppOptions<X>) {
     this.options = options;
@@ -135,6 +137,7 @@ export class App<X extends object = object> {
       maxPayloadBytes: config.subscriber.max_payload_bytes,
       logger: this.logger.child({ component: 'subscriber' }),
     });
+    for (const prefix of ['', ...this.subscriber.topics]) this.receivedByPrefix.set(prefix, this.metrics.eventsReceived.labels(prefix));
     this.subscriber.on('event', (event) => this.onEvent(event));
     this.subscriber.on('malformed', (report) => this.onMalformed(report));
     this.subscriber.on('gap', ({ lost }) => this.metrics.eventsLost.inc(lost));
@@ -270,7 +273,7 @@ export class App<X extends object = object> {
   // The receive hot path: count, queue, wake the dispatcher.
   private onEvent(event: ZmqEvent): void {
     this.counts.received++;
-    this.metrics.eventsReceived.inc({ topic_prefix: this.prefixLabel(event.topic) });
+    this.countReceived(event.topic);
     this.queue.push(event);
     this.dispatcher.notify();
   }
@@ -281,7 +284,7 @@ export class App<X extends object = object> {
     if (!report.dropped) return;
     this.counts.received++;
     this.counts.droppedMalformed++;
-    this.metrics.eventsReceived.inc({ topic_prefix: this.prefixLabel(report.topic ?? '') });
+    this.countReceived(report.topic ?? '');
     this.metrics.eventsDropped.inc({ reason: 'malformed' });
   }
 
@@ -294,6 +297,13 @@ export class App<X extends object = object> {
         'queue full: dropped the lowest-priority oldest event; further drops are counted and logged at most every 10 s',
       );
     }
+  }
+
+  private countReceived(topic: string): void {
+    const prefix = this.prefixLabel(topic);
+    const counter = this.receivedByPrefix.get(prefix);
+    if (counter) counter.inc();
+    else this.metrics.eventsReceived.inc({ topic_prefix: prefix });
   }
 
   // The received counter is labelled by the subscribed topic the event matched (bounded by the
