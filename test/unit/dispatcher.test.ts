@@ -154,6 +154,27 @@ describe('Dispatcher: flow control', () => {
     expect(p.dispatcher.stats().dispatched).toBe(20);
   });
 
+  it('idle workers wake for events pushed one at a time later, and stop() then start() dispatches again (concurrency 2)', async () => {
+    const p = started(pipeline({ concurrency: 2 }));
+    const seen: string[] = [];
+    p.context('m').on('', async (e) => {
+      await sleep(1);
+      seen.push(e.topic);
+    });
+    // Each push finds the workers asleep on an empty queue: only a wake-up can run it.
+    for (let i = 0; i < 5; i++) {
+      p.push(event(`job.${i}`));
+      await vi.waitFor(() => expect(seen).toHaveLength(i + 1), { timeout: 2_000 });
+    }
+    p.dispatcher.stop();
+    p.push(event('job.while-stopped'));
+    await sleep(20);
+    expect(seen).toHaveLength(5);
+    expect(p.queue.size).toBe(1);
+    p.dispatcher.start();
+    await vi.waitFor(() => expect(seen).toEqual(['job.0', 'job.1', 'job.2', 'job.3', 'job.4', 'job.while-stopped']), { timeout: 2_000 });
+  });
+
   it('drain(timeout) resolves false when a handler outlasts the bound (handler takes 2 s, bound 50 ms)', async () => {
     const p = started(pipeline({ handlerTimeoutMs: 10_000 }));
     p.context('m').on('', () => sleep(2_000));
