@@ -12,6 +12,7 @@ import logEvents from './handlers/log-events.ts';
 import { createLogger, type Logger } from './observability/logger.ts';
 import { Metrics } from './observability/metrics.ts';
 import type { ModuleDefinition } from './pipeline/module.ts';
+import { openStore, type Store } from './store/index.ts';
 
 /** How a {@link Bot} is set up. */
 export interface BotOptions {
@@ -42,6 +43,7 @@ export interface BotStopResult {
 /** The running parts, created by start() once the Discord API's address is known. */
 interface Parts {
   client: Client;
+  store: Store;
   outbox: Outbox;
   app: App<DiscordExtensions>;
   onInteraction: (interaction: Interaction) => void;
@@ -115,6 +117,11 @@ export class Bot {
     return this.started().outbox;
   }
 
+  /** The embedded database (storage.path) the Outbox spool and the alert series live in (after start). */
+  get store(): Store {
+    return this.started().store;
+  }
+
   /** The discord.js client (after start). */
   get client(): Client {
     return this.started().client;
@@ -139,6 +146,7 @@ export class Bot {
   private compose(apiUrl: string | null | undefined): Parts {
     const { config, logger, metrics } = this;
     const client = createDiscordClient(apiUrl);
+    const store = openStore({ path: config.storage.path, baseDir: this.options.loaded.baseDir, logger: logger.child({ component: 'store' }) });
     const outbox = new Outbox({
       rest: client.rest,
       metrics,
@@ -176,7 +184,7 @@ export class Bot {
     const route = interactionRouter({ app, outbox, metrics, logger: logger.child({ component: 'commands' }) });
     const onInteraction = (interaction: Interaction): void => void route(interaction);
     client.on(Events.InteractionCreate, onInteraction);
-    return { client, outbox, app, onInteraction };
+    return { client, store, outbox, app, onInteraction };
   }
 
   private async shutdown(): Promise<BotStopResult> {
@@ -195,6 +203,7 @@ export class Bot {
       result.outbox = { drained, pendingAtDrain, abandoned };
       parts.client.off(Events.InteractionCreate, parts.onInteraction);
       await parts.client.destroy();
+      parts.store.close();
     }
     await this.running?.server.stop();
     result.drained = result.queue.drained && result.outbox.drained;

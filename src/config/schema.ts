@@ -138,6 +138,14 @@ export const configSchema = z
       })
       .strict()
       .default({ per_channel_pending: 500, max_retries: 3, retry_base_delay_ms: 1_000, retry_max_delay_ms: 30_000, unavailable_cooldown_ms: 300_000 }),
+    /** The embedded database: the Outbox spool and the alert series. */
+    storage: z
+      .object({
+        /** The SQLite file, relative to the config file; ":memory:" keeps nothing across restarts (tests). */
+        path: z.string().min(1).default('data/zmq-notify.db'),
+      })
+      .strict()
+      .default({ path: 'data/zmq-notify.db' }),
     shutdown: z
       .object({ drain_timeout_ms: z.number().int().nonnegative().default(10_000) })
       .strict()
