@@ -9,7 +9,7 @@ import { Dispatcher } from './pipeline/dispatcher.ts';
 import type { CoreModuleContext, ModuleCleanup, ModuleDefinition } from './pipeline/module.ts';
 import { loadModules, runCleanups, setupModules, type LoadedModule } from './pipeline/modules.ts';
 import { HandlerRegistry, type HandlerInfo } from './pipeline/registry.ts';
-import type { ZmqEvent } from './transport/event.ts';
+import type { ZmqEvent } from './pipeline/event.ts';
 import { Subscriber, type ListenerState, type MalformedReport } from './transport/subscriber.ts';
 import { LogThrottle } from './transport/throttle.ts';
 
@@ -46,9 +46,18 @@ export interface PublisherStats {
   restarts: number;
 }
 
+export type { ListenerState } from './transport/subscriber.ts';
+
 /** Everything `/zmq_status` shows. received = dispatched + dropped.total + queue.depth, always. */
-export interface AppStats {
-  listener: { state: ListenerState; endpoints: string[]; connected: string[]; topics: string[] };
+export interface AppStatus {
+  listener: {
+    state: ListenerState;
+    endpoints: string[];
+    connected: string[];
+    topics: string[];
+    /** Times the listener was restarted with restartListener() (its own recoveries not included). */
+    restarts: number;
+  };
   queue: { depth: number; capacity: number; byPriority: Record<number, number> };
   counts: {
     received: number;
@@ -73,6 +82,26 @@ export interface AppStats {
   httpUrl?: string;
 }
 
+/** What {@link App.restartListener} did. */
+export interface ListenerRestart {
+  /** The listener's state afterwards. */
+  state: ListenerState;
+  /** How long closing the old socket and opening the new one took, ms (the wait for connections not included). */
+  tookMs: number;
+  /** Each endpoint, and whether the new socket had connected to it when the result was taken. */
+  endpoints: { endpoint: string; connected: boolean }[];
+  /** Events queued when the restart began: a restart keeps them queued, and they go on being dispatched. */
+  kept: number;
+  /** Events the publishers' sequence numbers showed lost between the start of the restart and the result. */
+  lost: number;
+}
+
+/** Options for {@link App.restartListener}. */
+export interface RestartOptions {
+  /** How long to wait for the new socket to connect every endpoint before reporting, ms (default 2,000; 0 reports at once). */
+  connectTimeoutMs?: number;
+}
+
 /** What {@link App.stop} did. */
 export interface StopResult {
   /** True when every queued event was dispatched and every handler finished within the bound. */
@@ -80,6 +109,8 @@ export interface StopResult {
   /** Events still queued at the bound, dropped with reason `shutdown`. */
   droppedOnShutdown: number;
 }
+
+const DEFAULT_CONNECT_WAIT_MS = 2_000;
 
 type Phase = 'new' | 'starting' | 'running' | 'stopping' | 'stopped';
 
@@ -92,9 +123,9 @@ export class App<X extends object = object> {
   readonly metrics: Metrics;
   readonly logger: Logger;
   readonly registry = new HandlerRegistry<X>();
-  readonly queue: BoundedQueue<ZmqEvent>;
-  readonly dispatcher: Dispatcher<X>;
-  readonly subscriber: Subscriber;
+  private readonly queue: BoundedQueue<ZmqEvent>;
+  private readonly dispatcher: Dispatcher<X>;
+  private readonly subscriber: Subscriber;
   private readonly options: AppOptions<X>;
   private readonly health?: HealthServer;
   private readonly overflowLog = new LogThrottle(10_000);
@@ -103,7 +134,7 @@ export class App<X extends object = object> {
   private stopping?: Promise<StopResult>;
   private moduleNames: string[] = [];
   private cleanups: { module: string; cleanup: ModuleCleanup }[] = [];
-  private counts = { received: 0, droppedMalformed: 0, droppedShutdown: 0 };
+  private counts = { received: 0, droppedMalformed: 0, droppedShutdown: 0, restarts: 0 };
   /** events_received_total bound to each subscribed prefix ('' included) once, not per event. */
   private readonly receivedByPrefix = new Map<string, { inc(): void }>();
 
@@ -201,22 +232,59 @@ export class App<X extends object = object> {
     return this.stopping;
   }
 
-  /** Restarts the ZeroMQ listener with a fresh socket; queued events stay queued and keep being dispatched. */
-  async restartListener(): Promise<void> {
+  /**
+   * Restarts the ZeroMQ listener with a fresh socket; queued events stay queued and keep being
+   * dispatched. Resolves once the new socket has connected every endpoint or `connectTimeoutMs`
+   * has passed, with what was kept and lost; rejects when the new socket cannot be opened.
+   * @example
+   * const { state, kept, endpoints } = await app.restartListener({ connectTimeoutMs: 2_000 });
+   */
+  async restartListener(options: RestartOptions = {}): Promise<ListenerRestart> {
     if (this.phase !== 'running') throw new Error(`cannot restart the listener: the app is ${this.phase}`);
     this.logger.info('restarting the ZeroMQ listener');
+    const kept = this.queue.size;
+    const lostBefore = this.subscriber.stats().lost;
+    const started = Date.now();
+    this.counts.restarts++;
     await this.subscriber.restart();
+    const tookMs = Date.now() - started;
+    await this.connections(options.connectTimeoutMs ?? DEFAULT_CONNECT_WAIT_MS);
+    const { connected, lost } = this.subscriber.stats();
+    const live = new Set(connected);
+    return {
+      state: this.subscriber.state,
+      tookMs,
+      endpoints: this.subscriber.endpoints.map((endpoint) => ({ endpoint, connected: live.has(endpoint) })),
+      kept,
+      lost: lost - lostBefore,
+    };
+  }
+
+  /** When anything was last received from publisher `src` (ms since the epoch), read before the queue; undefined when never. */
+  lastHeardFrom(src: string): number | undefined {
+    return this.subscriber.lastHeardFrom(src);
+  }
+
+  /** Events waiting in the queue now. */
+  get queued(): number {
+    return this.queue.size;
   }
 
   /** A snapshot of everything `/zmq_status` shows. */
-  stats(): AppStats {
+  status(): AppStatus {
     const now = Date.now();
     const sub = this.subscriber.stats();
     const dispatcher = this.dispatcher.stats();
     const dropped = { overflow: this.queue.dropped, malformed: this.counts.droppedMalformed, shutdown: this.counts.droppedShutdown, total: 0 };
     dropped.total = dropped.overflow + dropped.malformed + dropped.shutdown;
-    const stats: AppStats = {
-      listener: { state: this.subscriber.state, endpoints: [...this.subscriber.endpoints], connected: sub.connected, topics: [...this.subscriber.topics] },
+    const status: AppStatus = {
+      listener: {
+        state: this.subscriber.state,
+        endpoints: [...this.subscriber.endpoints],
+        connected: sub.connected,
+        topics: [...this.subscriber.topics],
+        restarts: this.counts.restarts,
+      },
       queue: { depth: this.queue.size, capacity: this.queue.capacity, byPriority: this.queue.sizeByPriority() },
       counts: {
         received: this.counts.received,
@@ -242,8 +310,8 @@ export class App<X extends object = object> {
       lastEventAgeSeconds: sub.lastEventAt === undefined ? null : ageSeconds(now, sub.lastEventAt),
       uptimeSeconds: ageSeconds(now, this.startedAt),
     };
-    if (this.health?.url) stats.httpUrl = this.health.url;
-    return stats;
+    if (this.health?.url) status.httpUrl = this.health.url;
+    return status;
   }
 
   /** Base URL of /healthz and /metrics once started (empty when not serving). */
@@ -251,8 +319,27 @@ export class App<X extends object = object> {
     return this.health?.url ?? '';
   }
 
+  // Resolves once every endpoint is connected, or after `timeoutMs`.
+  private connections(timeoutMs: number): Promise<void> {
+    const subscriber = this.subscriber;
+    const all = (): boolean => subscriber.stats().connected.length >= subscriber.endpoints.length;
+    if (all() || timeoutMs <= 0) return Promise.resolve();
+    return new Promise((resolve) => {
+      const done = (): void => {
+        clearTimeout(timer);
+        subscriber.off('connection', check);
+        resolve();
+      };
+      const check = (): void => {
+        if (all()) done();
+      };
+      const timer = setTimeout(done, timeoutMs);
+      subscriber.on('connection', check);
+    });
+  }
+
   private healthReport(): HealthReport {
-    const stats = this.stats();
+    const stats = this.status();
     return {
       listener: stats.listener,
       queue: { depth: stats.queue.depth, capacity: stats.queue.capacity },

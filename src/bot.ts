@@ -4,7 +4,7 @@ import type { LoadedConfig } from './config/load.ts';
 import type { Config } from './config/schema.ts';
 import { createDiscordClient, loginClient } from './discord/client.ts';
 import { commands, interactionRouter, registerCommands, type RegisteredCommands } from './discord/commands/index.ts';
-import { postThrough, type DiscordExtensions } from './discord/module-context.ts';
+import { discordExtensions, type DiscordExtensions } from './discord/module-context.ts';
 import { Outbox } from './discord/outbox/index.ts';
 import { startSandboxMode, type RunningSandbox } from './discord/sandbox-mode.ts';
 import { builtInModules } from './handlers/index.ts';
@@ -157,7 +157,7 @@ export class Bot {
       retryMaxDelayMs: config.outbox.retry_max_delay_ms,
       unavailableCooldownMs: config.outbox.unavailable_cooldown_ms,
     });
-    const post = postThrough(outbox);
+    const extensions = discordExtensions(outbox, client);
     const app = new App<DiscordExtensions>({
       config,
       baseDir: this.options.loaded.baseDir,
@@ -166,11 +166,11 @@ export class Bot {
       // Every event in the log too, when the level asks for that much detail.
       modules: [
         // The App (and its Subscriber) exists by the time any watchdog deadline passes.
-        ...builtInModules(config, { metrics, lastHeardFrom: (src) => this.parts?.app.subscriber.lastHeardFrom(src) }),
+        ...builtInModules(config, { metrics, lastHeardFrom: (src) => this.parts?.app.lastHeardFrom(src) }),
         ...(logger.isLevelEnabled('debug') ? [logEvents] : []),
         ...(this.options.modules ?? []),
       ],
-      extendContext: () => ({ post, discord: client, outbox }),
+      extendContext: () => extensions,
       healthDetails: () => ({
         discord: {
           mode: this.mode,

@@ -1,5 +1,14 @@
 // The package's public API: `import { defineModule, App, EventPublisher, ... } from 'zmq-notify'`.
-export { App, type AppOptions, type AppStats, type ContextExtensionOption, type PublisherStats, type StopResult } from './app.ts';
+export {
+  App,
+  type AppOptions,
+  type AppStatus,
+  type ContextExtensionOption,
+  type ListenerRestart,
+  type PublisherStats,
+  type RestartOptions,
+  type StopResult,
+} from './app.ts';
 export * from './pipeline/index.ts';
 export * from './transport/index.ts';
 export * from './config/index.ts';
@@ -7,4 +16,4 @@ export { createLogger, moduleLogger, type Logger, type LoggerSettings } from './
 export { Metrics, type DropReason, type UndeliverableReason } from './observability/metrics.ts';
 export { HealthServer, type HealthReport, type HealthServerOptions, type PublisherHealth } from './observability/health.ts';
 export { Bot, type BotOptions, type BotStopResult } from './bot.ts';
-export type { DiscordExtensions, PostMessage, PostOptions } from './discord/module-context.ts';
+export type { DiscordExtensions, PostMessage, PostOptions, SendOptions } from './discord/module-context.ts';

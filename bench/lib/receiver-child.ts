@@ -8,7 +8,7 @@ import { App } from '../../src/app.ts';
 import { parseConfig } from '../../src/config/index.ts';
 import { createLogger } from '../../src/observability/logger.ts';
 import { defineModule } from '../../src/pipeline/module.ts';
-import type { ZmqEvent } from '../../src/transport/event.ts';
+import type { ZmqEvent } from '../../src/pipeline/event.ts';
 import { serveRequests } from './child.ts';
 import { preciseNow } from './payload.ts';
 
@@ -150,7 +150,7 @@ async function startPipeline(params: StartParams): Promise<void> {
   });
   await app.start();
   const settled = (): boolean => {
-    const stats = app.stats();
+    const stats = app.status();
     return stats.counts.received >= params.count && stats.queue.depth === 0 && stats.inFlight === 0;
   };
   finish = (async () => {
@@ -162,13 +162,13 @@ async function startPipeline(params: StartParams): Promise<void> {
     void allHandled.then(() => (finished = true));
     while (!finished && !settled()) {
       await Promise.race([allHandled, sleep(100)]);
-      const received = app.stats().counts.received;
+      const received = app.status().counts.received;
       if (received === 0 || received !== lastReceived) {
         lastReceived = received;
         stalledSince = Date.now();
       } else if (Date.now() - stalledSince > 3_000) break;
     }
-    const stats = app.stats();
+    const stats = app.status();
     await app.stop({ drainTimeoutMs: 1_000 });
     const result: ReceiverResult = {
       mode: params.mode,

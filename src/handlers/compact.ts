@@ -1,4 +1,4 @@
-import type { ZmqEvent } from '../transport/event.ts';
+import type { ZmqEvent } from '../pipeline/event.ts';
 
 // What the repeated-failure and recovered embeds can show of each (they cut to less than this).
 const MAX_ERROR = 1_200;

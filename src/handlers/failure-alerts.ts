@@ -34,7 +34,7 @@ export function failureAlertsModule(options: BuiltInOptions = {}): ModuleDefinit
       const tracker = new FailureTracker({ maxJobs: alerts.max_tracked_jobs, memoryMs: alerts.recovery_window_s * 1000 });
       const repeats = alerts.suppress_repeats
         ? new RepeatAlerts({
-            outbox: ctx.outbox,
+            poster: ctx,
             windowMs: alerts.repeat_window_s * 1000,
             renotifyMs: alerts.repeat_renotify_s * 1000,
             maxSeries: alerts.max_tracked_jobs,
@@ -60,7 +60,7 @@ export function failureAlertsModule(options: BuiltInOptions = {}): ModuleDefinit
           return;
         }
         const label = eventLabel(event);
-        ctx.outbox.post(target.channelId, { embed: jobFailedEmbed(event), topic: event.topic, receivedAt: event.meta.receivedAt, ...(label === undefined ? {} : { label }) });
+        return ctx.post(target.channelId, jobFailedEmbed(event), label === undefined ? { event } : { event, label });
       });
 
       // A success ends the job's repeat series and, when it was failing, is reported as a recovery.
@@ -75,7 +75,7 @@ export function failureAlertsModule(options: BuiltInOptions = {}): ModuleDefinit
         if (!alerts.recovered_notices) return;
         const embed = recoveredEmbed(event, { count: failures.count, firstAt: failures.firstAt, lastError: failures.lastError });
         const label = eventLabel(event);
-        ctx.outbox.post(failures.channelId, { embed, topic: 'job.recovered', receivedAt: event.meta.receivedAt, ...(label === undefined ? {} : { label }) });
+        return ctx.post(failures.channelId, embed, label === undefined ? { event, topic: 'job.recovered' } : { event, topic: 'job.recovered', label });
       });
 
       // Cleanups run before the Outbox drains: hand over the failures held for an edit while it still accepts them.

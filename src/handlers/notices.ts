@@ -1,7 +1,7 @@
 import { embedForEvent } from '../discord/embeds/index.ts';
 import type { DiscordExtensions } from '../discord/module-context.ts';
 import { defineModule, type ModuleDefinition } from '../pipeline/module.ts';
-import type { ZmqEvent } from '../transport/event.ts';
+import type { ZmqEvent } from '../pipeline/event.ts';
 import { eventLabel } from './label.ts';
 import type { BuiltInOptions } from './options.ts';
 import { channelFor, routeOf, type RouteName } from './routing.ts';

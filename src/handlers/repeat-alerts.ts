@@ -1,22 +1,19 @@
 import type { APIEmbed } from 'discord.js';
 import { jobFailedEmbed, repeatedFailureEmbed } from '../discord/embeds/index.ts';
 import { jobLabel } from '../discord/embeds/format.ts';
-import { OutboxError, type DirectOptions, type OutboxItem, type OutboxMessage } from '../discord/outbox/index.ts';
+import type { DiscordExtensions, SendOptions } from '../discord/module-context.ts';
+import { OutboxError } from '../discord/outbox/index.ts';
 import type { Logger } from '../observability/logger.ts';
-import type { ZmqEvent } from '../transport/event.ts';
+import type { ZmqEvent } from '../pipeline/event.ts';
 import { compactFailure } from './compact.ts';
 import { LruMap } from './lru-map.ts';
 
-/** The part of the Outbox that repeat suppression uses (the Outbox itself; unit tests pass a fake). */
-export interface AlertOutbox {
-  post(channelId: string, item: OutboxItem): void;
-  send(channelId: string, body: OutboxMessage, options?: DirectOptions): Promise<{ id: string }>;
-  edit(channelId: string, messageId: string, body: OutboxMessage, options?: DirectOptions): Promise<{ id: string }>;
-}
+/** The part of the module API that repeat suppression posts through (the module's context; unit tests pass a fake). */
+export type AlertPoster = Pick<DiscordExtensions, 'post' | 'send' | 'edit'>;
 
 /** Settings of {@link RepeatAlerts}. */
 export interface RepeatAlertsOptions {
-  outbox: AlertOutbox;
+  poster: AlertPoster;
   /** A failure within this long of the job's previous one continues its series, ms. */
   windowMs: number;
   /** A series this old gets a fresh alert (a new message) on its next failure, ms. */
@@ -198,7 +195,7 @@ export class RepeatAlerts {
     series.busy = true;
     void this.run(series, async () => {
       try {
-        const { id } = await this.options.outbox.send(series.channelId, { embeds: [embed] }, directOptions(events, receivedAt));
+        const { id } = await this.options.poster.send(series.channelId, { embeds: [embed] }, directOptions(events, receivedAt));
         series.messageId = id;
       } catch (error) {
         // The Outbox has counted the events undeliverable and logged why (unless it refused them: `full`).
@@ -212,7 +209,7 @@ export class RepeatAlerts {
     series.busy = true;
     void this.run(series, async () => {
       try {
-        await this.options.outbox.edit(series.channelId, messageId, { embeds: [embed] }, directOptions(events, receivedAt));
+        await this.options.poster.edit(series.channelId, messageId, { embeds: [embed] }, directOptions(events, receivedAt));
       } catch (error) {
         if (this.notAccepted(series, error, embed, events, receivedAt)) return;
         // The alert was deleted, or cannot be edited: the series goes on in a new message.
@@ -260,19 +257,23 @@ export class RepeatAlerts {
   private notAccepted(series: Series, error: unknown, embed: APIEmbed, events: number, receivedAt: number | undefined): boolean {
     if (!(error instanceof OutboxError) || error.reason !== 'full') return false;
     this.options.logger.warn({ job: series.key, channelId: series.channelId, events }, 'the Outbox queue for direct messages is full; posting the failure alerts without repeat suppression');
-    const item: OutboxItem = { embed, topic: TOPIC, label: jobLabel(series.last.data) };
-    if (receivedAt !== undefined) item.receivedAt = receivedAt;
-    for (let i = 0; i < events; i++) this.options.outbox.post(series.channelId, item);
+    const options = receivedAt === undefined ? { topic: TOPIC, label: jobLabel(series.last.data) } : { topic: TOPIC, label: jobLabel(series.last.data), receivedAt };
+    for (let i = 0; i < events; i++) this.hand(this.options.poster.post(series.channelId, embed, options), series.channelId);
     return true;
   }
 
   // An alert through the Outbox's merging path: never waits, never edited later.
   private postAlert(channelId: string, event: ZmqEvent): void {
-    this.options.outbox.post(channelId, { embed: jobFailedEmbed(event), topic: TOPIC, label: jobLabel(event.data), receivedAt: event.meta.receivedAt });
+    this.hand(this.options.poster.post(channelId, jobFailedEmbed(event), { event, topic: TOPIC, label: jobLabel(event.data) }), channelId);
+  }
+
+  // post() resolves once the Outbox has the alert; a refusal is logged, never left unhandled.
+  private hand(posted: Promise<void>, channelId: string): void {
+    posted.catch((error: unknown) => this.options.logger.error({ err: error, channelId }, 'could not hand a failure alert to the Outbox'));
   }
 }
 
-function directOptions(events: number, receivedAt: number | undefined): DirectOptions {
+function directOptions(events: number, receivedAt: number | undefined): SendOptions {
   if (events <= 0) return {};
   return receivedAt === undefined ? { topic: TOPIC, events } : { topic: TOPIC, events, receivedAt };
 }

@@ -39,7 +39,8 @@ export function schedulerWatchdogModule(options: BuiltInOptions = {}): ModuleDef
         onAlert: ({ kind, scheduler }) => {
           const embed = kind === 'silent' ? schedulerSilentEmbed(scheduler) : schedulerBackEmbed(scheduler);
           const label = (scheduler.deployment ?? scheduler.src)?.slice(0, 100);
-          ctx.outbox.post(target.channelId, { embed, topic: `scheduler.${kind}`, receivedAt: scheduler.now, ...(label === undefined ? {} : { label }) });
+          const options = { topic: `scheduler.${kind}`, receivedAt: scheduler.now };
+          ctx.post(target.channelId, embed, label === undefined ? options : { ...options, label }).catch((err: unknown) => ctx.logger.error({ err }, 'could not hand the watchdog alert to the Outbox'));
           const log = { deployment: scheduler.deployment, src: scheduler.src, silentForMs: scheduler.silentForMs };
           if (kind === 'silent') ctx.logger.warn(log, 'scheduler silent: no heartbeat within heartbeat_timeout_s');
           else ctx.logger.info(log, 'scheduler heard from again');

@@ -1,4 +1,4 @@
-import type { ZmqEvent } from '../transport/event.ts';
+import type { ZmqEvent } from './event.ts';
 import { TopicPriorities } from './priorities.ts';
 
 /** What happened to an item offered to the queue. */

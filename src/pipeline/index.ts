@@ -1,3 +1,4 @@
+export type { EventMeta, ZmqEvent } from './event.ts';
 export { BoundedQueue, type BoundedQueueOptions, type PushOutcome } from './bounded-queue.ts';
 export { Dispatcher, type DispatcherOptions, type DispatcherStats, type HandlerFailure } from './dispatcher.ts';
 export {

@@ -1,6 +1,6 @@
 import type { Config } from '../config/schema.ts';
 import type { Logger } from '../observability/logger.ts';
-import type { ZmqEvent } from '../transport/event.ts';
+import type { ZmqEvent } from './event.ts';
 
 /** The event a handler receives. */
 export type BotEvent = ZmqEvent;

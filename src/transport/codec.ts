@@ -1,4 +1,4 @@
-import type { EventMeta, ZmqEvent } from './event.ts';
+import type { EventMeta, ZmqEvent } from '../pipeline/event.ts';
 
 /** What was wrong with a message that did not follow the wire format. */
 export type MalformedKind =

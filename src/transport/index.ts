@@ -1,4 +1,3 @@
-export type { EventMeta, ZmqEvent } from './event.ts';
 export {
   decodeMessage,
   encodeMessage,

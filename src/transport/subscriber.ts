@@ -2,7 +2,7 @@ import { EventEmitter } from 'node:events';
 import * as zmq from 'zeromq';
 import type { Logger } from '../observability/logger.ts';
 import { decodeMessage, type DecodeOptions, type MalformedFrame, type MalformedKind } from './codec.ts';
-import type { ZmqEvent } from './event.ts';
+import type { ZmqEvent } from '../pipeline/event.ts';
 import { SequenceTracker, type PublisherState } from './seq.ts';
 import { LogThrottle } from './throttle.ts';
 

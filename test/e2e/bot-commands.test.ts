@@ -53,16 +53,15 @@ function num(text: string | undefined): number {
   return Number((text ?? 'NaN').replaceAll(',', ''));
 }
 
+// What the listener logged while `action` ran: a restart closes the socket and opens a new one.
 async function restartStates(action: () => Promise<void>): Promise<string[]> {
-  const states: string[] = [];
-  const record = (state: string): void => void states.push(state);
-  t.bot.app.subscriber.on('state', record);
-  try {
-    await action();
-  } finally {
-    t.bot.app.subscriber.off('state', record);
-  }
-  return states;
+  const before = t.logs().length;
+  await action();
+  return t
+    .logs()
+    .slice(before)
+    .map((line) => line.msg)
+    .filter((msg): msg is string => msg === 'ZeroMQ subscriber stopped' || msg === 'ZeroMQ subscriber started');
 }
 
 describe('Bot slash commands through POST /sandbox/interactions', () => {
@@ -121,7 +120,7 @@ describe('Bot slash commands through POST /sandbox/interactions', () => {
     expect(reply?.body.ephemeral).toBe(true);
     expect(reply?.body.reply?.content).toMatch(/^Sorry, only server administrators can restart the listener/);
     expect(states).toEqual([]);
-    expect(t.bot.app.subscriber.state).toBe('running');
+    expect(t.bot.app.status().listener).toMatchObject({ state: 'running', restarts: 0 });
     expect(t.logs()).toContainEqual(expect.objectContaining({ level: 40, command: 'zmq_restart', userId: alice?.id, user: 'alice', msg: 'refused /zmq_restart for alice: not an administrator' }));
   });
 
@@ -142,7 +141,8 @@ describe('Bot slash commands through POST /sandbox/interactions', () => {
     expect(embed.description).toMatch(/State: \*\*running\*\* · took [\d.]+ (ms|s)/);
     expect(embed.description).toContain(`🟢 \`${t.endpoints.pub}\` connected`);
     expect(embed.description).toContain('3 queued event(s) kept');
-    expect(states).toEqual(['stopping', 'stopped', 'starting', 'running']);
+    expect(states).toEqual(['ZeroMQ subscriber stopped', 'ZeroMQ subscriber started']);
+    expect(t.bot.app.status().listener).toMatchObject({ state: 'running', restarts: 1 });
 
     gate.resolve();
     await vi.waitFor(async () => expect((await t.metrics()).get('zmq_notify_events_dispatched_total')).toBe(dispatchedBefore + 4), wait);

@@ -7,7 +7,7 @@ import type { ModuleContext } from '../../src/pipeline/module.ts';
 import { createContext } from '../../src/pipeline/modules.ts';
 import { HandlerRegistry } from '../../src/pipeline/registry.ts';
 import type { Clock } from '../../src/pipeline/token-bucket.ts';
-import type { ZmqEvent } from '../../src/transport/event.ts';
+import type { ZmqEvent } from '../../src/pipeline/event.ts';
 import { captureLogger } from './transport.ts';
 
 let nextSeq = 1;

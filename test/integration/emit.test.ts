@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import * as zmq from 'zeromq';
-import type { ZmqEvent } from '../../src/transport/event.ts';
+import type { ZmqEvent } from '../../src/pipeline/event.ts';
 import { Subscriber } from '../../src/transport/subscriber.ts';
 import { captureLogger, ipcDir, runCli } from '../helpers/transport.ts';
 

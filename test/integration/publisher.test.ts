@@ -2,7 +2,7 @@ import { hostname } from 'node:os';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import * as zmq from 'zeromq';
 import { decodeMessage } from '../../src/transport/codec.ts';
-import type { ZmqEvent } from '../../src/transport/event.ts';
+import type { ZmqEvent } from '../../src/pipeline/event.ts';
 import { EventPublisher } from '../../src/transport/publisher.ts';
 import { ipcDir } from '../helpers/transport.ts';
 

@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import * as zmq from 'zeromq';
 import type { MalformedKind } from '../../src/transport/codec.ts';
-import type { ZmqEvent } from '../../src/transport/event.ts';
+import type { ZmqEvent } from '../../src/pipeline/event.ts';
 import { EventPublisher } from '../../src/transport/publisher.ts';
 import { Subscriber, type ListenerState, type MalformedReport, type SubscriberEvents, type SubscriberOptions } from '../../src/transport/subscriber.ts';
 import { captureLogger, ipcDir } from '../helpers/transport.ts';

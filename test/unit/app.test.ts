@@ -1,17 +1,23 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import { afterEach, describe, expect, it } from 'vitest';
-import { App, type AppStats } from '../../src/app.ts';
+import { App, type AppStatus } from '../../src/app.ts';
 import { parseConfig, type ConfigInput } from '../../src/config/index.ts';
 import { Metrics } from '../../src/observability/metrics.ts';
 import { defineModule } from '../../src/pipeline/module.ts';
-import type { MalformedReport } from '../../src/transport/subscriber.ts';
+import type { Dispatcher } from '../../src/pipeline/dispatcher.ts';
+import type { MalformedReport, Subscriber } from '../../src/transport/subscriber.ts';
 import { event } from '../helpers/pipeline.ts';
 import { captureLogger, ipcDir } from '../helpers/transport.ts';
 
 // These tests drive the App's receive path by emitting on its real Subscriber, exactly as the
 // receive loop does; the ZeroMQ socket itself is exercised by the integration tests.
 const cleanups: (() => Promise<void> | void)[] = [];
+
+// The App keeps its Subscriber and Dispatcher private; only these tests reach in, to drive the receive path.
+function parts<X extends object>(app: App<X>): { subscriber: Subscriber; dispatcher: Dispatcher<object> } {
+  return app as unknown as { subscriber: Subscriber; dispatcher: Dispatcher<object> };
+}
 afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
 });
@@ -34,21 +40,21 @@ function malformed(kind: MalformedReport['kind'], dropped: boolean, topic?: stri
   return { kind, detail: kind, sample: '', topic, dropped };
 }
 
-function invariant(stats: AppStats): void {
+function invariant(stats: AppStatus): void {
   expect(stats.counts.received).toBe(stats.counts.dispatched + stats.counts.dropped.total + stats.queue.depth);
 }
 
 describe('App accounting', () => {
   it('keeps received = dispatched + dropped + queued at every moment through a flood of 100,000 events into capacity 1,000 with a slow handler', async () => {
     const seen = { failed: 0, all: 0 };
-    const checks: AppStats[] = [];
+    const checks: AppStatus[] = [];
     const { app } = makeApp({ queue: { capacity: 1_000 }, dispatcher: { concurrency: 8, handler_timeout_ms: 10_000, max_events_per_second: null } }, [
       {
         name: 'slow',
         setup(ctx) {
           ctx.on('', async (e) => {
             // Checked from inside a handler, while the flood is still arriving.
-            if (seen.all % 97 === 0) checks.push(app.stats());
+            if (seen.all % 97 === 0) checks.push(app.status());
             seen.all++;
             if (e.topic === 'job.failed') seen.failed++;
             await sleep(1);
@@ -65,17 +71,17 @@ describe('App accounting', () => {
         // One job.failed in a hundred: it outranks everything else, so none may be dropped.
         const topic = n % 100 === 0 ? 'job.failed' : (topics[n % topics.length] as string);
         if (topic === 'job.failed') sentFailed++;
-        app.subscriber.emit('event', event(topic, { n }));
+        parts(app).subscriber.emit('event', event(topic, { n }));
       }
-      app.subscriber.emit('malformed', malformed('single_frame', true));
-      app.subscriber.emit('malformed', malformed('invalid_json', false, 'job.x'));
-      invariant(app.stats());
+      parts(app).subscriber.emit('malformed', malformed('single_frame', true));
+      parts(app).subscriber.emit('malformed', malformed('invalid_json', false, 'job.x'));
+      invariant(app.status());
       await nextTurn();
     }
     const result = await app.stop({ drainTimeoutMs: 120_000 });
     expect(result).toEqual({ drained: true, droppedOnShutdown: 0 });
 
-    const stats = app.stats();
+    const stats = app.status();
     for (const s of checks) invariant(s);
     expect(checks.length).toBeGreaterThan(10);
     invariant(stats);
@@ -99,16 +105,16 @@ describe('App accounting', () => {
       { name: 'stuck', setup: (ctx) => void ctx.on('', () => sleep(5_000)) },
     ]);
     await app.start();
-    for (let i = 0; i < 11; i++) app.subscriber.emit('event', event('job.executed'));
+    for (let i = 0; i < 11; i++) parts(app).subscriber.emit('event', event('job.executed'));
     const result = await app.stop({ drainTimeoutMs: 50 });
     expect(result).toEqual({ drained: false, droppedOnShutdown: 10 });
-    const stats = app.stats();
+    const stats = app.status();
     expect(stats.counts.dropped.shutdown).toBe(10);
     invariant(stats);
     expect(await app.metrics.value(app.metrics.eventsDropped, { reason: 'shutdown' })).toBe(10);
   });
 
-  it('restartListener() keeps queued events: 5 queued behind a blocked handler are all dispatched after the restart', async () => {
+  it('restartListener() keeps queued events and says so: 5 queued behind a blocked handler are reported kept and all dispatched after the restart', async () => {
     let release: () => void = () => undefined;
     const gate = new Promise<void>((r) => (release = r));
     let handled = 0;
@@ -123,11 +129,13 @@ describe('App accounting', () => {
       },
     ]);
     await app.start();
-    for (let i = 0; i < 6; i++) app.subscriber.emit('event', event('job.executed'));
-    expect(app.stats().queue.depth).toBe(5);
-    await app.restartListener();
-    expect(app.stats().listener.state).toBe('running');
-    expect(app.stats().queue.depth).toBe(5);
+    for (let i = 0; i < 6; i++) parts(app).subscriber.emit('event', event('job.executed'));
+    expect(app.status().queue.depth).toBe(5);
+    // No publisher is bound: the outcome reports the endpoint as not connected rather than waiting.
+    const outcome = await app.restartListener({ connectTimeoutMs: 0 });
+    expect(outcome).toMatchObject({ state: 'running', kept: 5, lost: 0, endpoints: [{ endpoint: app.status().listener.endpoints[0], connected: false }] });
+    expect(app.status().listener).toMatchObject({ state: 'running', restarts: 1 });
+    expect(app.status().queue.depth).toBe(5);
     release();
     await app.stop({ drainTimeoutMs: 5_000 });
     expect(handled).toBe(6);
@@ -152,12 +160,12 @@ describe('App observability', () => {
     expect(started?.msg).toMatch(/metrics at http:\/\/127\.0\.0\.1:\d+\/metrics/);
     expect(started?.url).toBe(app.httpUrl);
 
-    for (const topic of ['job.failed', 'job.executed', 'job.scheduled', 'scheduler.heartbeat', 'handler.ping']) app.subscriber.emit('event', event(topic));
-    app.subscriber.emit('malformed', malformed('single_frame', true, 'job.broken'));
-    app.subscriber.emit('malformed', malformed('not_object', false, 'job.odd'));
-    app.subscriber.emit('event', event('job.odd', { value: 7 }));
-    app.subscriber.emit('gap', { src: 'p1', expected: 5, got: 9, lost: 4 });
-    await app.dispatcher.drain(5_000);
+    for (const topic of ['job.failed', 'job.executed', 'job.scheduled', 'scheduler.heartbeat', 'handler.ping']) parts(app).subscriber.emit('event', event(topic));
+    parts(app).subscriber.emit('malformed', malformed('single_frame', true, 'job.broken'));
+    parts(app).subscriber.emit('malformed', malformed('not_object', false, 'job.odd'));
+    parts(app).subscriber.emit('event', event('job.odd', { value: 7 }));
+    parts(app).subscriber.emit('gap', { src: 'p1', expected: 5, got: 9, lost: 4 });
+    await parts(app).dispatcher.drain(5_000);
 
     const res = await fetch(`${app.httpUrl}/metrics`);
     expect(res.status).toBe(200);
@@ -189,16 +197,16 @@ describe('App observability', () => {
     cleanups.push(() => release());
     await app.start();
     // One runs (and waits), three stay queued.
-    for (let i = 0; i < 4; i++) app.subscriber.emit('event', event('job.x'));
+    for (let i = 0; i < 4; i++) parts(app).subscriber.emit('event', event('job.x'));
 
     const up = await fetch(`${app.httpUrl}/healthz`);
     expect(up.status).toBe(200);
     const body = (await up.json()) as Record<string, unknown>;
-    expect(body).toMatchObject({ status: 'ok', listener: { state: 'running', endpoints: app.subscriber.endpoints, connected: [] }, queue: { depth: 3, capacity: 123 } });
+    expect(body).toMatchObject({ status: 'ok', listener: { state: 'running', endpoints: parts(app).subscriber.endpoints, connected: [] }, queue: { depth: 3, capacity: 123 } });
     expect(body.last_event_age_seconds).toBeNull();
     expect(Array.isArray(body.publishers)).toBe(true);
 
-    await app.subscriber.stop();
+    await parts(app).subscriber.stop();
     const down = await fetch(`${app.httpUrl}/healthz`);
     expect(down.status).toBe(503);
     expect(await down.json()).toMatchObject({ status: 'unavailable', listener: { state: 'stopped' } });
@@ -208,7 +216,7 @@ describe('App observability', () => {
     expect((await fetch(`${app.httpUrl}/nope`)).status).toBe(404);
   });
 
-  it('stats() lists modules, handlers (module + prefix), endpoints, topics and uptime', async () => {
+  it('status() lists modules, handlers (module + prefix), endpoints, topics and uptime', async () => {
     const { app } = makeApp({ topics: ['job.'] }, [
       {
         name: 'watcher',
@@ -219,13 +227,13 @@ describe('App observability', () => {
       },
     ]);
     await app.start();
-    const stats = app.stats();
+    const stats = app.status();
     expect(stats.modules).toEqual(['watcher']);
     expect(stats.handlers).toEqual([
       { module: 'watcher', prefix: 'job.failed', name: 'watcher:job.failed' },
       { module: 'watcher', prefix: '', name: 'watcher:*' },
     ]);
-    expect(stats.listener).toMatchObject({ state: 'running', topics: ['job.'], endpoints: app.subscriber.endpoints });
+    expect(stats.listener).toMatchObject({ state: 'running', topics: ['job.'], endpoints: parts(app).subscriber.endpoints });
     expect(stats.uptimeSeconds).toBeGreaterThanOrEqual(0);
     expect(stats.httpUrl).toBeUndefined();
   });
@@ -243,8 +251,8 @@ describe('App observability', () => {
     });
     cleanups.push(dir.remove, async () => void (await app.stop({ drainTimeoutMs: 0 })));
     await app.start();
-    app.subscriber.emit('event', event('job.failed'));
-    await app.dispatcher.drain(5_000);
+    parts(app).subscriber.emit('event', event('job.failed'));
+    await parts(app).dispatcher.drain(5_000);
     expect(posted).toEqual(['poster>42:job.failed']);
   });
 });

@@ -21,7 +21,7 @@ import {
   schedulerStartedEmbed,
   schedulerStoppedEmbed,
 } from '../../src/discord/embeds/index.ts';
-import type { ZmqEvent } from '../../src/transport/event.ts';
+import type { ZmqEvent } from '../../src/pipeline/event.ts';
 import { discordEmbedLength, embedProblems } from '../helpers/embed-checks.ts';
 
 const RECEIVED = Date.UTC(2025, 0, 2, 3, 4, 5);

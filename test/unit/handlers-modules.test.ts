@@ -1,13 +1,13 @@
 import type { Client } from 'discord.js';
 import { afterEach, describe, expect, it } from 'vitest';
 import { parseConfig, type ConfigInput } from '../../src/config/index.ts';
-import { postThrough, type DiscordExtensions } from '../../src/discord/module-context.ts';
+import { discordExtensions, type DiscordExtensions } from '../../src/discord/module-context.ts';
 import type { DirectOptions, Outbox, OutboxItem, OutboxMessage } from '../../src/discord/outbox/index.ts';
 import { builtInModules } from '../../src/handlers/index.ts';
 import { Metrics } from '../../src/observability/metrics.ts';
 import { HandlerRegistry } from '../../src/pipeline/registry.ts';
 import { runCleanups, setupModules, type SetUpModules } from '../../src/pipeline/modules.ts';
-import type { ZmqEvent } from '../../src/transport/event.ts';
+import type { ZmqEvent } from '../../src/pipeline/event.ts';
 import { ManualClock } from '../helpers/manual-clock.ts';
 import { captureLogger } from '../helpers/transport.ts';
 
@@ -69,8 +69,8 @@ async function harness(input: ConfigInput): Promise<Harness> {
   const clock = new ManualClock();
   const { logger, lines } = captureLogger('debug');
   cleanupLogger = logger;
-  const asOutbox = outbox as unknown as Outbox;
-  const extensions: DiscordExtensions = { post: postThrough(asOutbox), outbox: asOutbox, discord: undefined as unknown as Client };
+  // The bot's own context builder over the recording Outbox: the modules go through ctx.post/send/edit.
+  const extensions = discordExtensions(outbox as unknown as Outbox, undefined as unknown as Client);
   setUp = await setupModules(
     builtInModules(config, { metrics, clock }).map((definition) => ({ definition })),
     { registry, config, logger, extend: () => extensions },

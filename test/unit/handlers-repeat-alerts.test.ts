@@ -1,9 +1,10 @@
-import type { APIEmbed } from 'discord.js';
+import type { APIEmbed, Client } from 'discord.js';
 import { describe, expect, it } from 'vitest';
-import { OutboxError, type DirectOptions, type OutboxItem, type OutboxMessage } from '../../src/discord/outbox/index.ts';
+import { discordExtensions } from '../../src/discord/module-context.ts';
+import { OutboxError, type DirectOptions, type Outbox, type OutboxItem, type OutboxMessage } from '../../src/discord/outbox/index.ts';
 import { createLogger } from '../../src/observability/logger.ts';
-import { RepeatAlerts, type AlertOutbox } from '../../src/handlers/repeat-alerts.ts';
-import type { ZmqEvent } from '../../src/transport/event.ts';
+import { RepeatAlerts } from '../../src/handlers/repeat-alerts.ts';
+import type { ZmqEvent } from '../../src/pipeline/event.ts';
 
 /** One send or edit the fake Outbox holds until the test settles it. */
 interface Op {
@@ -22,7 +23,7 @@ interface Op {
  * real one does: each post is one event, a send/edit carries `options.events` when it names a
  * topic, and a `full` rejection was never counted. Sends and edits stay in flight until settled.
  */
-class FakeOutbox implements AlertOutbox {
+class FakeOutbox {
   readonly posts: { channelId: string; item: OutboxItem }[] = [];
   readonly ops: Op[] = [];
   handed = 0;
@@ -97,7 +98,8 @@ function setup(options: { windowMs?: number; renotifyMs?: number; directPerChann
   const outbox = new FakeOutbox();
   const clock = { t: 1_000_000 };
   const alerts = new RepeatAlerts({
-    outbox,
+    // Through the module API, as the built-in module does (ctx.post/send/edit over the Outbox).
+    poster: discordExtensions(outbox as unknown as Outbox, undefined as unknown as Client),
     windowMs: options.windowMs ?? 600_000,
     renotifyMs: options.renotifyMs ?? 3_600_000,
     maxSeries: 100,

@@ -5,7 +5,7 @@ import { embedProblems } from '../helpers/embed-checks.ts';
 
 function snapshot(overrides: Partial<StatusSnapshot> = {}): StatusSnapshot {
   return {
-    listener: { state: 'running', endpoints: ['tcp://a:1', 'tcp://b:2'], connected: ['tcp://a:1'], topics: ['job.'] },
+    listener: { state: 'running', endpoints: ['tcp://a:1', 'tcp://b:2'], connected: ['tcp://a:1'], topics: ['job.'], restarts: 0 },
     counts: { received: 12_345, dispatched: 12_000, queued: 300, dropped: { overflow: 40, malformed: 5, shutdown: 0, total: 45 }, lost: 7, handlerErrors: 2 },
     queue: { capacity: 10_000, inFlight: 3 },
     handlers: [{ module: 'failure-alerts', prefix: 'job.failed', name: 'failure-alerts:job.failed' }],
@@ -35,9 +35,14 @@ describe('statusEmbed', () => {
     expect(statusEmbed(s).color).toBe(Colors.success);
   });
 
+  it('says how often /zmq_restart restarted the listener, once it has', () => {
+    const s = snapshot({ listener: { state: 'running', endpoints: ['tcp://a:1'], connected: ['tcp://a:1'], topics: [], restarts: 2 } });
+    expect(field('Listener', s)).toBe('**running** · 1/1 endpoints connected · restarted 2× by /zmq_restart\n🟢 `tcp://a:1` connected');
+  });
+
   it('is red when the listener is stopped and amber when running with no endpoint connected', () => {
-    expect(statusEmbed(snapshot({ listener: { state: 'stopped', endpoints: ['tcp://a:1'], connected: [], topics: [] } })).color).toBe(Colors.failure);
-    expect(statusEmbed(snapshot({ listener: { state: 'running', endpoints: ['tcp://a:1'], connected: [], topics: [] } })).color).toBe(Colors.warning);
+    expect(statusEmbed(snapshot({ listener: { state: 'stopped', endpoints: ['tcp://a:1'], connected: [], topics: [], restarts: 0 } })).color).toBe(Colors.failure);
+    expect(statusEmbed(snapshot({ listener: { state: 'running', endpoints: ['tcp://a:1'], connected: [], topics: [], restarts: 0 } })).color).toBe(Colors.warning);
   });
 
   it('lists at most 10 publishers and handlers, as many as fit, and counts the rest (300 publishers with 200-char ids, 25 handlers): a valid embed', () => {

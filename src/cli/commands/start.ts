@@ -46,8 +46,9 @@ export async function runStart(configPath?: string): Promise<number> {
   }
   const sandbox = bot.sandbox;
   if (sandbox) console.log(`sandbox Discord: ${sandbox.url}/ — open it to watch the channels`);
+  const { listener } = bot.app.status();
   logger.info(
-    { config: loaded.path, mode: bot.mode, endpoints: bot.app.subscriber.endpoints, topics: bot.app.subscriber.topics, ...(sandbox && { sandbox: `${sandbox.url}/` }) },
+    { config: loaded.path, mode: bot.mode, endpoints: listener.endpoints, topics: listener.topics, ...(sandbox && { sandbox: `${sandbox.url}/` }) },
     'zmq-notify started; SIGINT or SIGTERM stops it',
   );
 
@@ -60,7 +61,7 @@ export async function runStart(configPath?: string): Promise<number> {
   process.off('SIGINT', first).off('SIGTERM', first);
   process.on('SIGINT', again).on('SIGTERM', again);
   logger.info(
-    { signal, queued: bot.app.queue.size, outboxPending: bot.outbox.pending(), drainTimeoutMs: config.shutdown.drain_timeout_ms },
+    { signal, queued: bot.app.queued, outboxPending: bot.outbox.pending(), drainTimeoutMs: config.shutdown.drain_timeout_ms },
     `${signal}: stopping intake and draining the queue and the Outbox (a second signal exits at once)`,
   );
 

@@ -1,5 +1,5 @@
 import { MessageFlags, PermissionFlagsBits, type APIEmbed } from 'discord.js';
-import type { Subscriber } from '../../transport/subscriber.ts';
+import type { ListenerRestart } from '../../app.ts';
 import { Colors } from '../embeds/colors.ts';
 import { formatDuration } from '../embeds/format.ts';
 import { safeText } from '../embeds/text.ts';
@@ -8,32 +8,20 @@ import { invoker, type SlashCommand } from './command.ts';
 /** How long the reply waits for the new socket to reconnect before reporting what it has. */
 const CONNECT_WAIT_MS = 2_000;
 
-/** Resolves once every endpoint is connected, or after `timeoutMs`. */
-function connections(subscriber: Subscriber, timeoutMs: number): Promise<void> {
-  const all = (): boolean => subscriber.stats().connected.length >= subscriber.endpoints.length;
-  if (all()) return Promise.resolve();
-  return new Promise((resolve) => {
-    const done = (): void => {
-      clearTimeout(timer);
-      subscriber.off('connection', check);
-      resolve();
-    };
-    const check = (): void => {
-      if (all()) done();
-    };
-    const timer = setTimeout(done, timeoutMs);
-    subscriber.on('connection', check);
-  });
-}
-
-function outcomeEmbed(subscriber: Subscriber, tookMs: number, queued: number): APIEmbed {
-  const connected = new Set(subscriber.stats().connected);
-  const endpoints = subscriber.endpoints.map((e) => `${connected.has(e) ? '🟢' : '🔴'} \`${e}\` ${connected.has(e) ? 'connected' : 'not connected yet (retrying)'}`);
+function outcomeEmbed(outcome: ListenerRestart): APIEmbed {
+  const connected = outcome.endpoints.filter((e) => e.connected).length;
+  const endpoints = outcome.endpoints.map((e) => `${e.connected ? '🟢' : '🔴'} \`${e.endpoint}\` ${e.connected ? 'connected' : 'not connected yet (retrying)'}`);
   return {
     title: 'ZeroMQ listener restarted',
-    color: connected.size === subscriber.endpoints.length ? Colors.success : Colors.warning,
+    color: connected === outcome.endpoints.length ? Colors.success : Colors.warning,
     description: safeText(
-      [`State: **${subscriber.state}** · took ${formatDuration(tookMs / 1000)}`, `${connected.size}/${subscriber.endpoints.length} endpoints connected`, ...endpoints, `${queued} queued event(s) kept`].join('\n'),
+      [
+        `State: **${outcome.state}** · took ${formatDuration(outcome.tookMs / 1000)}`,
+        `${connected}/${outcome.endpoints.length} endpoints connected`,
+        ...endpoints,
+        `${outcome.kept} queued event(s) kept`,
+        ...(outcome.lost > 0 ? [`${outcome.lost} event(s) lost in transit (sequence gaps)`] : []),
+      ].join('\n'),
       4000,
     ),
   };
@@ -59,20 +47,19 @@ export const restartCommand: SlashCommand = {
     }
     logger.info({ ...who, command: 'zmq_restart' }, `/zmq_restart by ${who.user}: restarting the ZeroMQ listener`);
     await interaction.deferReply();
-    const started = Date.now();
+    let outcome: ListenerRestart;
     try {
-      await app.restartListener();
+      outcome = await app.restartListener({ connectTimeoutMs: CONNECT_WAIT_MS });
     } catch (err) {
       const message = (err as Error).message;
       logger.error({ ...who, err }, `/zmq_restart failed: ${message}`);
       await interaction.editReply({
-        embeds: [{ title: 'ZeroMQ listener restart failed', color: Colors.failure, description: safeText(`${message}\n\nState: **${app.subscriber.state}**`, 4000) }],
+        embeds: [{ title: 'ZeroMQ listener restart failed', color: Colors.failure, description: safeText(`${message}\n\nState: **${app.status().listener.state}**`, 4000) }],
       });
       return;
     }
-    const tookMs = Date.now() - started;
-    await connections(app.subscriber, CONNECT_WAIT_MS);
-    logger.info({ ...who, tookMs, state: app.subscriber.state, connected: app.subscriber.stats().connected }, 'ZeroMQ listener restarted');
-    await interaction.editReply({ embeds: [outcomeEmbed(app.subscriber, tookMs, app.queue.size)] });
+    const connected = outcome.endpoints.filter((e) => e.connected).map((e) => e.endpoint);
+    logger.info({ ...who, tookMs: outcome.tookMs, state: outcome.state, connected, kept: outcome.kept, lost: outcome.lost }, 'ZeroMQ listener restarted');
+    await interaction.editReply({ embeds: [outcomeEmbed(outcome)] });
   },
 };

@@ -1,5 +1,5 @@
 import { MessageFlags, type APIEmbed, type APIEmbedField } from 'discord.js';
-import type { AppStats } from '../../app.ts';
+import type { AppStatus } from '../../app.ts';
 import type { DropReason } from '../../observability/metrics.ts';
 import { Colors } from '../embeds/colors.ts';
 import { formatDuration } from '../embeds/format.ts';
@@ -13,7 +13,7 @@ const MAX_LISTED = 10;
 
 /** Everything `/zmq_status` shows, taken at one moment. */
 export interface StatusSnapshot {
-  listener: AppStats['listener'];
+  listener: AppStatus['listener'];
   /** Read from the registry /metrics serves, so both always agree. */
   counts: {
     received: number;
@@ -24,8 +24,8 @@ export interface StatusSnapshot {
     handlerErrors: number;
   };
   queue: { capacity: number; inFlight: number };
-  handlers: AppStats['handlers'];
-  publishers: AppStats['publishers'];
+  handlers: AppStatus['handlers'];
+  publishers: AppStatus['publishers'];
   lastEventAgeSeconds: number | null;
   outbox: { pending: number; byChannel: Record<string, number>; unavailable: Record<string, { reason: string; retryAt: number }> };
   uptimeSeconds: number;
@@ -33,7 +33,7 @@ export interface StatusSnapshot {
 
 /** Takes the status snapshot: counters from the metrics registry, the rest from the app and the Outbox. */
 export async function statusSnapshot({ app, outbox, metrics }: CommandDeps): Promise<StatusSnapshot> {
-  const stats = app.stats();
+  const stats = app.status();
   const dropped = { overflow: 0, malformed: 0, shutdown: 0, total: 0 };
   for (const reason of dropReasons) dropped[reason] = await metrics.value(metrics.eventsDropped, { reason });
   dropped.total = await metrics.value(metrics.eventsDropped);
@@ -96,7 +96,12 @@ export function statusEmbed(s: StatusSnapshot): APIEmbed {
   const unavailable = Object.entries(s.outbox.unavailable);
   const pendingChannels = Object.entries(s.outbox.byChannel);
   const fields: APIEmbedField[] = [
-    { name: 'Listener', value: value(`**${listener.state}** · ${connected.size}/${listener.endpoints.length} endpoints connected\n${endpoints}`) },
+    {
+      name: 'Listener',
+      value: value(
+        `**${listener.state}** · ${connected.size}/${listener.endpoints.length} endpoints connected${listener.restarts > 0 ? ` · restarted ${listener.restarts}× by /zmq_restart` : ''}\n${endpoints}`,
+      ),
+    },
     { name: 'Topics', value: value(listener.topics.length === 0 ? 'everything' : listener.topics.map(code).join(' ')) },
     { name: 'Queue', value: value(`${formatCount(counts.queued)} / ${formatCount(s.queue.capacity)} · ${formatCount(s.queue.inFlight)} in flight`), inline: true },
     { name: 'Uptime', value: formatDuration(s.uptimeSeconds), inline: true },

@@ -1,5 +1,5 @@
 import type { APIEmbed } from 'discord.js';
-import type { ZmqEvent } from '../../transport/event.ts';
+import type { ZmqEvent } from '../../pipeline/event.ts';
 import { eventFooter, eventTimestamp } from './format.ts';
 import { EmbedLimits, embedLength } from './limits.ts';
 import { safeText } from './text.ts';

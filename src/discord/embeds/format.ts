@@ -1,5 +1,5 @@
 import type { APIEmbedField } from 'discord.js';
-import type { ZmqEvent } from '../../transport/event.ts';
+import type { ZmqEvent } from '../../pipeline/event.ts';
 import { EmbedLimits } from './limits.ts';
 import { codeBlock, formatCount, safeText } from './text.ts';
 

@@ -1,5 +1,5 @@
 import type { APIEmbed } from 'discord.js';
-import type { ZmqEvent } from '../../transport/event.ts';
+import type { ZmqEvent } from '../../pipeline/event.ts';
 import { baseEmbed } from './base.ts';
 import { Colors } from './colors.ts';
 import { extraFields } from './format.ts';

@@ -1,5 +1,5 @@
 import type { APIEmbed, APIEmbedField } from 'discord.js';
-import type { ZmqEvent } from '../../transport/event.ts';
+import type { ZmqEvent } from '../../pipeline/event.ts';
 import { baseEmbed, EXTRA_FIELDS_BUDGET } from './base.ts';
 import { Colors } from './colors.ts';
 import { extraFields, field, idField, renderValue, scalarText } from './format.ts';

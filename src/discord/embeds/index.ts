@@ -1,5 +1,5 @@
 import type { APIEmbed } from 'discord.js';
-import type { ZmqEvent } from '../../transport/event.ts';
+import type { ZmqEvent } from '../../pipeline/event.ts';
 import { genericEventEmbed } from './generic.ts';
 import { handlerPingEmbed, handlerRegisteredEmbed, handlerUnregisteredEmbed } from './handler.ts';
 import { jobExecutedEmbed, jobFailedEmbed, jobRemovedEmbed, jobScheduledEmbed } from './job.ts';

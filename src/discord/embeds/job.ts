@@ -1,5 +1,5 @@
 import type { APIEmbed, APIEmbedField } from 'discord.js';
-import type { ZmqEvent } from '../../transport/event.ts';
+import type { ZmqEvent } from '../../pipeline/event.ts';
 import { Colors } from './colors.ts';
 import { baseEmbed, descriptionRoom, EXTRA_FIELDS_BUDGET as EXTRAS } from './base.ts';
 import {

@@ -7,7 +7,7 @@ export interface EventMeta {
   receivedAt: number;
 }
 
-/** One scheduler event as handlers see it. */
+/** One scheduler event as handlers see it, whichever transport delivered it. */
 export interface ZmqEvent {
   topic: string;
   data: Record<string, unknown>;
