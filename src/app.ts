@@ -157,6 +157,7 @@ export class App<X extends object = object> {
       metrics: this.metrics,
       concurrency: config.dispatcher.concurrency,
       handlerTimeoutMs: config.dispatcher.handler_timeout_ms,
+      abandonAfterMs: config.dispatcher.abandon_after_ms,
       maxEventsPerSecond: config.dispatcher.max_events_per_second,
     });
     this.subscriber = new Subscriber({
@@ -285,7 +286,8 @@ export class App<X extends object = object> {
         topics: [...this.subscriber.topics],
         restarts: this.counts.restarts,
       },
-      queue: { depth: this.queue.size, capacity: this.queue.capacity, byPriority: this.queue.sizeByPriority() },
+      // Events the rate cap holds were taken from the queue but not yet dispatched: still queued.
+      queue: { depth: this.queue.size + dispatcher.waiting, capacity: this.queue.capacity, byPriority: this.queue.sizeByPriority() },
       counts: {
         received: this.counts.received,
         dispatched: dispatcher.dispatched,
@@ -414,7 +416,7 @@ export class App<X extends object = object> {
       drained = await this.dispatcher.drain(drainTimeoutMs);
     }
     this.dispatcher.stop();
-    droppedOnShutdown = this.queue.clear();
+    droppedOnShutdown = this.queue.clear() + this.dispatcher.discardWaiting();
     if (droppedOnShutdown > 0) {
       this.counts.droppedShutdown += droppedOnShutdown;
       this.metrics.eventsDropped.inc({ reason: 'shutdown' }, droppedOnShutdown);

@@ -116,10 +116,12 @@ export const configSchema = z
       .object({
         concurrency: positiveInt.default(16),
         handler_timeout_ms: positiveInt.default(10_000),
+        /** After the timeout aborts a call, how long it keeps its slot to settle before it is abandoned. */
+        abandon_after_ms: positiveInt.default(5_000),
         max_events_per_second: positiveInt.nullable().default(null),
       })
       .strict()
-      .default({ concurrency: 16, handler_timeout_ms: 10_000, max_events_per_second: null }),
+      .default({ concurrency: 16, handler_timeout_ms: 10_000, abandon_after_ms: 5_000, max_events_per_second: null }),
     http: z
       .object({ enabled: z.boolean().default(true), host: host.default('127.0.0.1'), port: port.default(9464) })
       .strict()

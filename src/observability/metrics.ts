@@ -22,6 +22,7 @@ export class Metrics {
   readonly queueDepth = new Gauge({ name: 'zmq_notify_queue_depth', help: 'Events waiting in the queue', registers: [this.registry] });
   readonly queueCapacity = new Gauge({ name: 'zmq_notify_queue_capacity', help: 'Capacity of the queue', registers: [this.registry] });
   readonly handlerErrors = new Counter({ name: 'zmq_notify_handler_errors_total', help: 'Handler failures, by handler and reason', labelNames: ['handler', 'reason'] as const, registers: [this.registry] });
+  readonly handlerAbandoned = new Counter({ name: 'zmq_notify_handler_abandoned_total', help: 'Handler calls still running dispatcher.abandon_after_ms after their AbortSignal was aborted, whose slot was freed', labelNames: ['handler'] as const, registers: [this.registry] });
   readonly handlerSeconds = new Histogram({ name: 'zmq_notify_handler_seconds', help: 'Time a handler took for one event', buckets: [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 10], registers: [this.registry] });
   readonly listenerUp = new Gauge({ name: 'zmq_notify_listener_up', help: '1 while the ZeroMQ listener is running', registers: [this.registry] });
   readonly discordMessagesSent = new Counter({ name: 'zmq_notify_discord_messages_sent_total', help: 'Messages the Outbox sent to Discord successfully', registers: [this.registry] });

@@ -8,6 +8,7 @@ export {
   type BotEvent,
   type CoreModuleContext,
   type Handler,
+  type HandlerCall,
   type HandlerOptions,
   type ModuleCleanup,
   type ModuleContext,
@@ -17,4 +18,3 @@ export {
 export { loadModules, setupModules, createContext, ModuleLoadError, type ContextSources, type LoadedModule, type SetUpModules } from './modules.ts';
 export { TopicPriorities } from './priorities.ts';
 export { HandlerRegistry, type HandlerInfo, type Registration } from './registry.ts';
-export { TokenBucket, type Clock } from './token-bucket.ts';

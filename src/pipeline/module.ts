@@ -8,8 +8,21 @@ export type BotEvent = ZmqEvent;
 /** Stops a handler from receiving further events; calling it again does nothing. */
 export type Unsubscribe = () => void;
 
-/** An async event handler; what it throws or rejects with is logged and counted, never propagated. */
-export type Handler<X extends object = object> = (event: BotEvent, ctx: ModuleContext<X>) => void | Promise<void>;
+/** What one handler call gets besides the event and its module's context. */
+export interface HandlerCall {
+  /** Aborted once the call has run for `dispatcher.handler_timeout_ms`: stop the work and settle. */
+  readonly signal: AbortSignal;
+}
+
+/**
+ * An async event handler; what it throws or rejects with is logged and counted, never propagated.
+ * A handler that does slow work passes `call.signal` on (fetch, timers) so a timeout can stop it.
+ * @example
+ * ctx.on('job.failed', async (event, ctx, { signal }) => {
+ *   await fetch('https://example.invalid/hook', { method: 'POST', body: JSON.stringify(event.data), signal });
+ * });
+ */
+export type Handler<X extends object = object> = (event: BotEvent, ctx: ModuleContext<X>, call: HandlerCall) => void | Promise<void>;
 
 /** Options for {@link CoreModuleContext.on}. */
 export interface HandlerOptions {

@@ -6,7 +6,6 @@ import { Dispatcher } from '../../src/pipeline/dispatcher.ts';
 import type { ModuleContext } from '../../src/pipeline/module.ts';
 import { createContext } from '../../src/pipeline/modules.ts';
 import { HandlerRegistry } from '../../src/pipeline/registry.ts';
-import type { Clock } from '../../src/pipeline/token-bucket.ts';
 import type { ZmqEvent } from '../../src/pipeline/event.ts';
 import { captureLogger } from './transport.ts';
 
@@ -22,8 +21,8 @@ export interface PipelineOptions {
   capacity?: number;
   concurrency?: number;
   handlerTimeoutMs?: number;
+  abandonAfterMs?: number;
   maxEventsPerSecond?: number | null;
-  clock?: Clock;
 }
 
 /** A BoundedQueue, registry and Dispatcher wired together, with metrics and captured logs. */
@@ -40,8 +39,8 @@ export function pipeline(options: PipelineOptions = {}) {
     metrics,
     concurrency: options.concurrency ?? 4,
     handlerTimeoutMs: options.handlerTimeoutMs ?? 1000,
+    abandonAfterMs: options.abandonAfterMs ?? 5_000,
     maxEventsPerSecond: options.maxEventsPerSecond ?? null,
-    clock: options.clock,
   });
   const context = (name: string, log: Logger = logger): ModuleContext => createContext(name, { registry, config, logger: log, extend: () => ({}) });
   const push = (...events: ZmqEvent[]): void => {

@@ -52,7 +52,7 @@ describe('config loading', () => {
   it('fills in defaults for an empty file', () => {
     const { config } = loadConfig(writeConfig(''));
     expect(config.queue.capacity).toBe(10_000);
-    expect(config.dispatcher).toEqual({ concurrency: 16, handler_timeout_ms: 10_000, max_events_per_second: null });
+    expect(config.dispatcher).toEqual({ concurrency: 16, handler_timeout_ms: 10_000, abandon_after_ms: 5_000, max_events_per_second: null });
     expect(config.http).toMatchObject({ host: '127.0.0.1', port: 9464 });
     expect(endpointsOf(config)).toEqual(['tcp://127.0.0.1:4243']);
   });

@@ -1,7 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { Dispatcher } from '../../src/pipeline/dispatcher.ts';
-import { TokenBucket } from '../../src/pipeline/token-bucket.ts';
 import { deferred, event, pipeline } from '../helpers/pipeline.ts';
 
 let running: Dispatcher[] = [];
@@ -17,7 +16,7 @@ afterEach(() => {
 
 describe('Dispatcher: handler isolation', () => {
   it('a handler that throws, rejects or times out affects no other handler and no later event; each failure is counted with its reason', async () => {
-    const p = started(pipeline({ handlerTimeoutMs: 50 }));
+    const p = started(pipeline({ handlerTimeoutMs: 50, abandonAfterMs: 50 }));
     const a = p.context('alerts');
     const b = p.context('audit');
     const seenByAudit: string[] = [];
@@ -42,9 +41,10 @@ describe('Dispatcher: handler isolation', () => {
     expect(await p.metrics.value(errors, { handler: 'alerts:job.', reason: 'timeout' })).toBe(1);
     expect(await p.metrics.value(errors, { handler: 'audit:job.' })).toBe(0);
     expect(await p.metrics.value(p.metrics.eventsDispatched)).toBe(4);
-    expect(p.dispatcher.stats()).toMatchObject({ dispatched: 4, handlerErrors: 3, inFlight: 0 });
+    // The hanging call never settles: it was abandoned, its slot freed.
+    expect(p.dispatcher.stats()).toMatchObject({ dispatched: 4, handlerErrors: 3, inFlight: 0, abandoned: 1, abandonedRunning: 1 });
 
-    const failures = p.logs().filter((l) => l.msg === 'handler failed' || l.msg === 'handler timed out');
+    const failures = p.logs().filter((l) => l.msg === 'handler failed' || String(l.msg).startsWith('handler timed out'));
     expect(failures.map((l) => [l.topic, l.handler, l.reason])).toEqual([
       ['job.failed', 'alerts:job.', 'throw'],
       ['job.failed', 'alerts:job.', 'reject'],
@@ -52,8 +52,8 @@ describe('Dispatcher: handler isolation', () => {
     ]);
   });
 
-  it('a timed-out handler frees its slot: with concurrency 1, events after a hanging one still run', async () => {
-    const p = started(pipeline({ concurrency: 1, handlerTimeoutMs: 30 }));
+  it('a handler that never settles is abandoned after the bound: with concurrency 1, events after it still run', async () => {
+    const p = started(pipeline({ concurrency: 1, handlerTimeoutMs: 30, abandonAfterMs: 30 }));
     const seen: number[] = [];
     p.context('m').on('job.', (e) => (e.data.hang ? new Promise<void>(() => undefined) : void seen.push(e.data.id as number)));
     p.push(event('job.a', { hang: true }), event('job.b', { id: 2 }), event('job.c', { id: 3 }));
@@ -187,27 +187,34 @@ describe('Dispatcher: flow control', () => {
     expect(await p.dispatcher.drain(10)).toBe(true);
   });
 
-  it('with an events-per-second cap and a frozen clock, dispatches only what the bucket holds; advancing the clock releases exactly one per token', async () => {
-    let now = 0;
-    const p = started(pipeline({ maxEventsPerSecond: 10, clock: () => now }));
-    const seen: string[] = [];
-    p.context('m').on('job.', (e) => void seen.push(e.topic));
-    p.push(...Array.from({ length: 5 }, (_, i) => event(`job.${i}`)));
-    // Burst of 10/s is one token (a tenth of a second's worth).
-    expect(seen).toEqual(['job.0']);
-    await sleep(250);
-    expect(seen).toHaveLength(1);
-    now += 100;
-    await vi.waitFor(() => expect(seen).toHaveLength(2), { timeout: 2_000 });
-    now += 200; // two tokens' worth, but the bucket holds one
-    await vi.waitFor(() => expect(seen).toHaveLength(3), { timeout: 2_000 });
-    await sleep(250);
-    expect(seen).toHaveLength(3);
-    expect(p.queue.size).toBe(2);
+  it('with a cap of 10 events/s (fake timers), dispatches one event per 100 ms window; the rest wait, not dispatched', async () => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'setInterval', 'clearInterval', 'Date'] });
+    try {
+      const p = started(pipeline({ maxEventsPerSecond: 10 }));
+      const seen: string[] = [];
+      p.context('m').on('job.', (e) => void seen.push(e.topic));
+      p.push(...Array.from({ length: 5 }, (_, i) => event(`job.${i}`)));
+      // A burst of 10/s is one event (a tenth of a second's worth).
+      expect(seen).toEqual(['job.0']);
+      await vi.advanceTimersByTimeAsync(50);
+      expect(seen).toHaveLength(1);
+      await vi.advanceTimersByTimeAsync(100);
+      expect(seen).toHaveLength(2);
+      await vi.advanceTimersByTimeAsync(100);
+      expect(seen).toHaveLength(3);
+      const stats = p.dispatcher.stats();
+      expect(stats.dispatched).toBe(3);
+      // Taken but held by the cap (at most `concurrency`), or still in the bounded queue.
+      expect(stats.waiting + p.queue.size).toBe(2);
+      p.dispatcher.stop();
+      expect(p.dispatcher.discardWaiting()).toBe(stats.waiting);
+    } finally {
+      vi.useRealTimers();
+    }
   });
 
-  it('unhandled events do not spend the events-per-second budget (frozen clock, 5 unhandled then 1 handled)', async () => {
-    const p = started(pipeline({ maxEventsPerSecond: 10, clock: () => 0 }));
+  it('unhandled events do not spend the events-per-second budget (5 unhandled then 1 handled, cap 10/s)', async () => {
+    const p = started(pipeline({ maxEventsPerSecond: 10 }));
     const seen: string[] = [];
     p.context('m').on('job.', (e) => void seen.push(e.topic));
     p.push(...Array.from({ length: 5 }, (_, i) => event(`handler.${i}`)), event('job.x'));
@@ -226,34 +233,56 @@ describe('Dispatcher: flow control', () => {
     const elapsedSeconds = (Date.now() - startedAt) / 1000;
     expect(count).toBeGreaterThan(0);
     expect(count).toBeLessThanOrEqual(Math.ceil(20 * elapsedSeconds) + 2 + 8);
-    expect(p.queue.size).toBe(200 - count);
+    expect(p.queue.size + p.dispatcher.stats().waiting).toBe(200 - count);
   });
 });
 
-describe('TokenBucket', () => {
-  it('holds a tenth of a second of tokens, refills at the rate, and says how long until the next (rate 50/s, injected clock)', () => {
-    let now = 1_000;
-    const bucket = new TokenBucket(50, undefined, () => now);
-    expect(bucket.burst).toBe(5);
-    let taken = 0;
-    while (bucket.tryTake()) taken++;
-    expect(taken).toBe(5);
-    expect(bucket.msUntilToken()).toBe(20);
-    now += 20;
-    expect(bucket.tryTake()).toBe(true);
-    expect(bucket.tryTake()).toBe(false);
-    now += 10_000;
-    taken = 0;
-    while (bucket.tryTake()) taken++;
-    expect(taken).toBe(5);
-    // Over one simulated second in 1 ms steps, exactly burst + rate tokens are available.
-    const fresh = new TokenBucket(50, undefined, () => now);
-    taken = 0;
-    for (let step = 0; step <= 1000; step++, now++) while (fresh.tryTake()) taken++;
-    expect(taken).toBe(5 + 50);
+describe('Dispatcher: AbortSignal and abandonment', () => {
+  it('a handler that honours its AbortSignal is aborted at the timeout and keeps its slot until it settles (concurrency 1, 3 events)', async () => {
+    const p = started(pipeline({ concurrency: 1, handlerTimeoutMs: 30, abandonAfterMs: 5_000 }));
+    let active = 0;
+    let peak = 0;
+    const abortedWith: string[] = [];
+    p.context('m').on('job.', async (_e, _ctx, { signal }) => {
+      active++;
+      peak = Math.max(peak, active);
+      await new Promise<void>((resolve) => signal.addEventListener('abort', () => resolve(), { once: true }));
+      abortedWith.push((signal.reason as Error).name);
+      // Cleaning up takes a while after the abort: the slot must stay held meanwhile.
+      await sleep(40);
+      active--;
+    });
+    p.push(event('job.a'), event('job.b'), event('job.c'));
+    expect(await p.dispatcher.drain(5_000)).toBe(true);
+    expect(peak).toBe(1);
+    expect(abortedWith).toEqual(['TimeoutError', 'TimeoutError', 'TimeoutError']);
+    expect(await p.metrics.value(p.metrics.handlerErrors, { handler: 'm:job.', reason: 'timeout' })).toBe(3);
+    expect(await p.metrics.value(p.metrics.handlerAbandoned)).toBe(0);
   });
 
-  it('rejects a rate that is not positive (0)', () => {
-    expect(() => new TokenBucket(0)).toThrow(/positive/);
+  it('a handler that ignores its AbortSignal: concurrency stays bounded (≤ 2 × 2) and each abandonment is counted and logged', async () => {
+    const p = started(pipeline({ concurrency: 2, handlerTimeoutMs: 20, abandonAfterMs: 20 }));
+    let active = 0;
+    let peak = 0;
+    let abortedAtEnd = 0;
+    p.context('m').on('job.', async (_e, _ctx, { signal }) => {
+      active++;
+      peak = Math.max(peak, active);
+      await sleep(300);
+      if (signal.aborted) abortedAtEnd++;
+      active--;
+    });
+    p.push(...Array.from({ length: 8 }, (_, i) => event(`job.${i}`)));
+    await vi.waitFor(() => expect(abortedAtEnd).toBe(8), { timeout: 10_000, interval: 20 });
+    expect(await p.dispatcher.drain(5_000)).toBe(true);
+    // Abandoning freed slots (more than 2 ran at once), but never more than the 2 abandoned calls allowed beside them.
+    expect(peak).toBeGreaterThan(2);
+    expect(peak).toBeLessThanOrEqual(4);
+    const abandoned = await p.metrics.value(p.metrics.handlerAbandoned, { handler: 'm:job.' });
+    expect(abandoned).toBeGreaterThanOrEqual(2);
+    expect(abandoned).toBeLessThan(8);
+    expect(p.dispatcher.stats()).toMatchObject({ dispatched: 8, abandoned, abandonedRunning: 0, inFlight: 0 });
+    expect(p.logs().some((l) => String(l.msg).startsWith('handler abandoned'))).toBe(true);
+    expect(p.logs().some((l) => String(l.msg).includes('abandoned calls already run'))).toBe(true);
   });
 });

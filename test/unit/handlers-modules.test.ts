@@ -84,7 +84,7 @@ async function harness(input: ConfigInput): Promise<Harness> {
     logs: lines,
     deliver: async (topic, data = {}, src) => {
       const event: ZmqEvent = { topic, data, meta: { receivedAt: clock.now(), seq: ++seq, ...(src === undefined ? {} : { src }) } };
-      for (const r of registry.match(topic)) await r.handler(event, r.context);
+      for (const r of registry.match(topic)) await r.handler(event, r.context, { signal: new AbortController().signal });
       // Let resolved sends and edits settle.
       for (let i = 0; i < 3; i++) await new Promise((resolve) => setImmediate(resolve));
     },

@@ -109,7 +109,7 @@ describe('examples/modules/deploy-tracker.ts', () => {
 
     const deliver = async (topic: string, data: Record<string, unknown>): Promise<void> => {
       const e = event(topic, data);
-      for (const r of registry.match(topic)) await r.handler(e, r.context);
+      for (const r of registry.match(topic)) await r.handler(e, r.context, { signal: new AbortController().signal });
     };
     await deliver('scheduler.started', { deployment: 'prod' });
     await deliver('scheduler.heartbeat', { deployment: 'staging' });
