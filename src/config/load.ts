@@ -53,7 +53,8 @@ function keyName(path: readonly PropertyKey[]): string {
   return path.map((k) => (typeof k === 'number' ? `[${k}]` : String(k))).join('.').replace(/\.\[/g, '[') || '(top level)';
 }
 
-function describeIssue(raw: unknown, issue: z.core.$ZodIssue): string[] {
+/** One zod issue as `key: got <value>, expected <what>` lines (one per unknown key). */
+export function describeIssue(raw: unknown, issue: z.core.$ZodIssue): string[] {
   if (issue.code === 'unrecognized_keys') {
     return issue.keys.map((k) => {
       const path = [...issue.path, k];

@@ -34,6 +34,12 @@ export class Metrics {
   readonly outboxPending = new Gauge({ name: 'zmq_notify_outbox_pending', help: 'Events waiting in the Outbox', registers: [this.registry] });
   readonly eventToPost = new Histogram({ name: 'zmq_notify_event_to_post_seconds', help: 'Time from receiving an event to Discord accepting the message that carries it', buckets: [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300], registers: [this.registry] });
 
+  readonly jobsTotal = new Counter({ name: 'zmq_notify_jobs_total', help: 'Job method calls (ScheduleZero, the scheduler, the CLI), by method and outcome', labelNames: ['method', 'outcome'] as const, registers: [this.registry] });
+  readonly jobSeconds = new Histogram({ name: 'zmq_notify_job_seconds', help: 'Time a job method took, by method', labelNames: ['method'] as const, buckets: [0.01, 0.05, 0.1, 0.5, 1, 2.5, 5, 10, 30, 60, 120], registers: [this.registry] });
+  readonly jobsRunning = new Gauge({ name: 'zmq_notify_jobs_running', help: 'Job method calls running now', registers: [this.registry] });
+  readonly handlerRegistered = new Gauge({ name: 'zmq_notify_handler_registered', help: '1 while the bot is registered with the ScheduleZero server as a job handler', registers: [this.registry] });
+  readonly handlerRegistrations = new Counter({ name: 'zmq_notify_handler_registrations_total', help: 'Registration attempts with the ScheduleZero server, by result', labelNames: ['result'] as const, registers: [this.registry] });
+
   constructor(options: { defaultMetrics?: boolean } = {}) {
     if (options.defaultMetrics ?? true) collectDefaultMetrics({ register: this.registry, prefix: 'zmq_notify_' });
   }
