@@ -9,6 +9,8 @@ import { Outbox } from './discord/outbox/index.ts';
 import { startSandboxMode, type RunningSandbox } from './discord/sandbox-mode.ts';
 import { builtInModules } from './handlers/index.ts';
 import logEvents from './handlers/log-events.ts';
+import { JobSide } from './jobs/job-side.ts';
+import { jobCallEmbed } from './discord/embeds/job-call.ts';
 import { createLogger, type Logger } from './observability/logger.ts';
 import { Metrics } from './observability/metrics.ts';
 import type { ModuleDefinition } from './pipeline/module.ts';
@@ -46,6 +48,7 @@ interface Parts {
   store: Store;
   outbox: Outbox;
   app: App<DiscordExtensions>;
+  jobs: JobSide;
   onInteraction: (interaction: Interaction) => void;
 }
 
@@ -95,6 +98,7 @@ export class Bot {
       this.registered = await registerCommands(client.rest, { applicationId: client.application.id, guildId, commands });
       this.logger.info({ guildId, commands: this.registered.commands.map((c) => c.name) }, 'slash commands registered in the sandbox guild');
     }
+    await parts.jobs.start();
     await parts.app.start();
   }
 
@@ -120,6 +124,11 @@ export class Bot {
   /** The embedded database (storage.path) the Outbox spool and the alert series live in (after start). */
   get store(): Store {
     return this.started().store;
+  }
+
+  /** The job side: JobRegistry, sprockets, ScheduleZero handler (after start). */
+  get jobs(): JobSide {
+    return this.started().jobs;
   }
 
   /** The discord.js client (after start). */
@@ -158,6 +167,15 @@ export class Bot {
       unavailableCooldownMs: config.outbox.unavailable_cooldown_ms,
     });
     const extensions = discordExtensions(outbox, client);
+    const auditChannel = config.notification_channels.jobs;
+    const jobs = new JobSide({
+      config,
+      baseDir: this.options.loaded.baseDir,
+      discord: () => client,
+      logger,
+      metrics,
+      ...(auditChannel ? { audit: (record) => outbox.post(auditChannel, { embed: jobCallEmbed(record), topic: 'job.call', label: record.method }) } : {}),
+    });
     const app = new App<DiscordExtensions>({
       config,
       baseDir: this.options.loaded.baseDir,
@@ -172,6 +190,7 @@ export class Bot {
       ],
       extendContext: () => extensions,
       healthDetails: () => ({
+        ...jobs.health(),
         discord: {
           mode: this.mode,
           logged_in: client.isReady(),
@@ -181,10 +200,10 @@ export class Bot {
         },
       }),
     });
-    const route = interactionRouter({ app, outbox, metrics, logger: logger.child({ component: 'commands' }) });
+    const route = interactionRouter({ app, outbox, metrics, jobs, logger: logger.child({ component: 'commands' }) });
     const onInteraction = (interaction: Interaction): void => void route(interaction);
     client.on(Events.InteractionCreate, onInteraction);
-    return { client, store, outbox, app, onInteraction };
+    return { client, store, outbox, app, jobs, onInteraction };
   }
 
   private async shutdown(): Promise<BotStopResult> {
@@ -193,6 +212,8 @@ export class Bot {
     const result: BotStopResult = { drained: true, queue: { drained: true, droppedOnShutdown: 0 }, outbox: { drained: true, pendingAtDrain: 0, abandoned: 0 }, elapsedMs: 0 };
     const parts = this.parts;
     if (parts) {
+      // No new job calls while the rest shuts down; ScheduleZero is told the bot is offline.
+      await parts.jobs.stop();
       result.queue = await parts.app.stop({ drainTimeoutMs: bound });
       const left = Math.max(0, bound - (Date.now() - started));
       const pendingAtDrain = parts.outbox.pending();
@@ -201,6 +222,7 @@ export class Bot {
       const drained = await parts.outbox.drain(left);
       const abandoned = (await this.metrics.value(this.metrics.eventsUndeliverable, { reason: 'shutdown' })) - abandonedBefore;
       result.outbox = { drained, pendingAtDrain, abandoned };
+      parts.jobs.close();
       parts.client.off(Events.InteractionCreate, parts.onInteraction);
       await parts.client.destroy();
       parts.store.close();

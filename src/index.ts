@@ -17,3 +17,14 @@ export { Metrics, type DropReason, type UndeliverableReason } from './observabil
 export { HealthServer, type HealthReport, type HealthServerOptions, type PublisherHealth } from './observability/health.ts';
 export { Bot, type BotOptions, type BotStopResult } from './bot.ts';
 export type { DiscordExtensions, PostMessage, PostOptions, SendOptions } from './discord/module-context.ts';
+export {
+  defineSprocket,
+  InvalidSprocketError,
+  JobRefusedError,
+  type JobContext,
+  type JobMethodDefinition,
+  type SprocketConfig,
+  type SprocketDefinition,
+} from './jobs/sprocket.ts';
+export { JobRegistry, JobCallError, type JobCallOptions, type JobCallRecord, type JobOutcome, type JobRegistryOptions } from './jobs/registry.ts';
+export { discordId, discordIds } from './jobs/params.ts';

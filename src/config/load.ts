@@ -72,8 +72,27 @@ export function describeIssue(raw: unknown, issue: z.core.$ZodIssue): string[] {
   return [`${keyName(issue.path)}: got ${show(valueAt(raw, issue.path))}, expected ${expected}`];
 }
 
-/** Validates an already-parsed config object; throws ConfigError naming every bad key. */
-export function parseConfig(raw: unknown, source = 'config'): Config {
+// `schedulezero: path/to/schedulezero.yaml` names the seed's handler file, relative to the config file.
+function inlineSchedulezero(raw: unknown, source: string, baseDir: string): unknown {
+  if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) return raw;
+  const section = (raw as Record<string, unknown>).schedulezero;
+  if (typeof section !== 'string') return raw;
+  const file = resolve(baseDir, section);
+  let included: unknown;
+  try {
+    included = parseYaml(readFileSync(file, 'utf8'), file);
+  } catch (err) {
+    throw new ConfigError(source, [`schedulezero: got ${show(section)}, expected a readable YAML file with handler_id, handler_port, server_address (${(err as Error).message})`]);
+  }
+  return { ...raw, schedulezero: included ?? {} };
+}
+
+/**
+ * Validates an already-parsed config object; throws ConfigError naming every bad key. A
+ * `schedulezero:` path is read relative to `baseDir` (default the working directory).
+ */
+export function parseConfig(input: unknown, source = 'config', baseDir = process.cwd()): Config {
+  const raw = inlineSchedulezero(input, source, baseDir);
   const result = configSchema.safeParse(raw ?? {});
   if (result.success) return result.data;
   const problems = [...new Set(result.error.issues.flatMap((issue) => describeIssue(raw, issue)))];
@@ -104,7 +123,7 @@ export function loadConfig(path: string = defaultConfigPath, env: NodeJS.Process
   if (raw !== null && raw !== undefined && (typeof raw !== 'object' || Array.isArray(raw))) {
     throw new ConfigError(absolute, [`(top level): got ${show(raw)}, expected a mapping of keys to values`]);
   }
-  const config = parseConfig(raw, absolute);
+  const config = parseConfig(raw, absolute, dirname(absolute));
   return { config, path: absolute, baseDir: dirname(absolute), secrets: resolveSecrets(config, env) };
 }
 

@@ -23,8 +23,51 @@ const channels = z
     job_executed: snowflake.nullish(),
     handler_status: snowflake.nullish(),
     scheduler: snowflake.nullish(),
+    /** An audit line for every job call (ScheduleZero's, the scheduler's, the CLI's). */
+    jobs: snowflake.nullish(),
   })
   .strict();
+
+/** The job-handler side: the seed's handler file (handler_id, handler_port, server_address, api_endpoint) plus our own settings. */
+export const schedulezeroSchema = z
+  .object({
+    handler_id: z.string().min(1).max(100),
+    handler_port: port.default(5000),
+    server_address: endpoint.default('tcp://127.0.0.1:4242'),
+    /** ScheduleZero's REST API (kept from the seed's file; the bot does not call it). */
+    api_endpoint: z.string().nullish(),
+    /** Interface the job endpoint binds; 127.0.0.1 unless ScheduleZero runs on another host. */
+    handler_host: host.default('127.0.0.1'),
+    /** The address registered with the server, when it must differ from tcp://handler_host:handler_port (e.g. behind NAT). */
+    advertise_address: endpoint.nullish(),
+    /** Peer IPs or subnets allowed to call jobs (ZeroMQ ZAP); absent = anyone who can reach the port. */
+    allow_ips: z.array(z.string().min(1)).nullish(),
+    /** A job still running after this long is answered "pending" (ScheduleZero gives up at 10 s). */
+    reply_timeout_ms: z.number().int().min(100).max(9_500).default(8_000),
+    /** A job running longer is signalled to stop and counted as timed out. */
+    job_timeout_ms: positiveInt.default(120_000),
+    max_concurrent_jobs: positiveInt.default(64),
+    /** An identical call within this many seconds after one succeeded is ScheduleZero retrying it: answered with the first result. 0 = only while running. */
+    dedupe_window_s: z.number().nonnegative().default(30),
+    /** How often the registration is checked with a ping. */
+    ping_interval_s: positiveInt.default(30),
+  })
+  .strict();
+
+/** A `sprockets:` entry: a built-in name or a file path, or `{ use, ...its config }`. */
+export const sprocketEntrySchema = z.union([
+  z.string().min(1),
+  z
+    .object({
+      use: z.string().min(1),
+      channels: z.array(snowflake).optional(),
+      roles: z.array(snowflake).optional(),
+      users: z.array(snowflake).optional(),
+      guilds: z.array(snowflake).optional(),
+      allow_everyone: z.boolean().optional(),
+    })
+    .catchall(z.unknown()),
+]);
 
 /** The configuration file's schema; defaults here are the ones every deployment gets. */
 export const configSchema = z
@@ -153,6 +196,10 @@ export const configSchema = z
       .strict()
       .default({ drain_timeout_ms: 10_000 }),
     modules: z.array(z.string().min(1)).default([]),
+    /** The ScheduleZero job handler, inline or a path to the seed's handler file (relative to this file); absent = off. */
+    schedulezero: schedulezeroSchema.nullish(),
+    /** Job-method sprockets; default [core, announcement] when schedulezero is set. moderation only when listed. */
+    sprockets: z.array(sprocketEntrySchema).nullish(),
     sandbox: z
       .object({
         host: host.default('127.0.0.1'),

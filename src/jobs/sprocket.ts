@@ -67,6 +67,13 @@ export interface SprocketDefinition<C extends SprocketConfig = SprocketConfig> {
   readonly methods: Readonly<Record<string, JobMethodDefinition<any, C>>>;
 }
 
+/** What {@link defineSprocket} takes: each method's `run` is typed by its own `params` schema. */
+export interface SprocketInput<S extends Record<string, z.ZodType>, C extends SprocketConfig = SprocketConfig> {
+  readonly name: string;
+  readonly description?: string;
+  readonly methods: { readonly [K in keyof S]: JobMethodDefinition<S[K], C> };
+}
+
 /** Raised for a value that is not a usable sprocket definition. */
 export class InvalidSprocketError extends TypeError {
   constructor(message: string) {
@@ -117,8 +124,8 @@ export function sprocketProblem(value: unknown): string | undefined {
  *   },
  * });
  */
-export function defineSprocket<C extends SprocketConfig = SprocketConfig>(definition: SprocketDefinition<C>): SprocketDefinition<C> {
+export function defineSprocket<S extends Record<string, z.ZodType>, C extends SprocketConfig = SprocketConfig>(definition: SprocketInput<S, C>): SprocketDefinition<C> {
   const problem = sprocketProblem(definition);
   if (problem) throw new InvalidSprocketError(`defineSprocket: ${problem}`);
-  return Object.freeze({ ...definition, methods: Object.freeze({ ...definition.methods }) });
+  return Object.freeze({ ...definition, methods: Object.freeze({ ...definition.methods }) as SprocketDefinition<C>['methods'] });
 }

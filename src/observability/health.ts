@@ -16,6 +16,8 @@ export interface PublisherHealth {
 
 /** The body of `/healthz`. */
 export interface HealthReport {
+  /** Why the bot cannot do its job though the listener runs; any reason makes /healthz answer 503. */
+  reasons?: string[];
   listener: { state: string; endpoints: string[]; connected: string[]; topics: string[] };
   queue: { depth: number; capacity: number };
   /** Seconds since the last event arrived; null before the first. */
@@ -36,8 +38,8 @@ export interface HealthServerOptions {
 }
 
 /**
- * The HTTP endpoint for operators and Prometheus: `/healthz` (JSON; 200 while the listener runs,
- * 503 otherwise) and `/metrics` (Prometheus text).
+ * The HTTP endpoint for operators and Prometheus: `/healthz` (JSON; 200 while the listener runs
+ * and the report gives no `reasons`, 503 otherwise) and `/metrics` (Prometheus text).
  */
 export class HealthServer {
   private server?: Server;
@@ -92,7 +94,7 @@ export class HealthServer {
     }
     if (path === '/healthz') {
       const report = this.options.report();
-      const status = report.listener.state === 'running' ? 200 : 503;
+      const status = report.listener.state === 'running' && (report.reasons?.length ?? 0) === 0 ? 200 : 503;
       res.writeHead(status, { 'content-type': 'application/json', 'cache-control': 'no-store' });
       res.end(JSON.stringify({ status: status === 200 ? 'ok' : 'unavailable', ...report }));
       return;

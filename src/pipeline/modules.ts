@@ -58,15 +58,32 @@ function message(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }
 
+/**
+ * Imports a file or package named in the config (paths relative to `baseDir`) and returns its
+ * default export; `fresh` imports a file again rather than the cached copy (a reload).
+ * Throws an Error whose message names the spec and why.
+ */
+export async function importDefault(spec: string, baseDir: string, options: { fresh?: boolean } = {}): Promise<unknown> {
+  let url = resolveSpec(spec, baseDir);
+  if (options.fresh && url.startsWith('file:')) url = `${url}${url.includes('?') ? '&' : '?'}reload=${Date.now()}-${++imports}`;
+  try {
+    return ((await import(url)) as { default?: unknown }).default;
+  } catch (err) {
+    throw new Error(`"${spec}" failed to load: ${message(err)}${loadHint(spec, err)}`, { cause: err });
+  }
+}
+
+let imports = 0;
+
 /** Imports each `modules:` entry (paths relative to `baseDir`, or package names) and checks its default export. */
 export async function loadModules<X extends object = object>(specs: readonly string[], baseDir: string): Promise<LoadedModule<X>[]> {
   const loaded: LoadedModule<X>[] = [];
   for (const spec of specs) {
-    let namespace: { default?: unknown };
+    const namespace: { default?: unknown } = {};
     try {
-      namespace = (await import(resolveSpec(spec, baseDir))) as { default?: unknown };
+      namespace.default = await importDefault(spec, baseDir);
     } catch (err) {
-      throw new ModuleLoadError(spec, `module "${spec}" failed to load: ${message(err)}${loadHint(spec, err)}`, { cause: err });
+      throw new ModuleLoadError(spec, `module ${(err as Error).message}`, { cause: (err as Error).cause });
     }
     const problem = moduleProblem(namespace.default);
     if (problem) {

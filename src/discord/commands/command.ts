@@ -1,5 +1,6 @@
 import type { ChatInputCommandInteraction, RESTPostAPIChatInputApplicationCommandsJSONBody } from 'discord.js';
 import type { App } from '../../app.ts';
+import type { JobSide } from '../../jobs/job-side.ts';
 import type { Logger } from '../../observability/logger.ts';
 import type { Metrics } from '../../observability/metrics.ts';
 import type { DiscordExtensions } from '../module-context.ts';
@@ -12,6 +13,8 @@ export interface CommandDeps {
   /** The registry /metrics serves, so what a command shows matches what Prometheus scrapes. */
   metrics: Metrics;
   logger: Logger;
+  /** The job side (sprockets, ScheduleZero registration), for /zmq_sprockets and /zmq_status. */
+  jobs?: JobSide;
 }
 
 /** A slash command: what is registered with Discord, and what runs when someone invokes it. */

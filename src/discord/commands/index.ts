@@ -1,15 +1,17 @@
 import { MessageFlags, type ChatInputCommandInteraction, type Interaction } from 'discord.js';
 import { invoker, type CommandDeps, type SlashCommand } from './command.ts';
 import { restartCommand } from './restart.ts';
+import { sprocketsCommand } from './sprockets.ts';
 import { statusCommand } from './status.ts';
 
 export { invoker, type CommandDeps, type SlashCommand } from './command.ts';
 export { registerCommands, type RegisteredCommands } from './register.ts';
 export { restartCommand } from './restart.ts';
+export { sprocketsCommand } from './sprockets.ts';
 export { statusCommand, statusEmbed, statusSnapshot, type StatusSnapshot } from './status.ts';
 
 /** Every slash command the bot registers and answers. */
-export const commands: readonly SlashCommand[] = [statusCommand, restartCommand];
+export const commands: readonly SlashCommand[] = [statusCommand, restartCommand, sprocketsCommand];
 
 // Answers so the interaction never hangs ("The application did not respond"), whatever state it is in.
 async function replyWithError(interaction: ChatInputCommandInteraction, text: string): Promise<void> {

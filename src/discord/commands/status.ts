@@ -5,6 +5,7 @@ import { Colors } from '../embeds/colors.ts';
 import { formatDuration } from '../embeds/format.ts';
 import { EmbedLimits, fitEmbed } from '../embeds/limits.ts';
 import { formatCount, safeText } from '../embeds/text.ts';
+import type { JobHandlerStatus } from '../../jobs/schedulezero-handler.ts';
 import type { CommandDeps, SlashCommand } from './command.ts';
 
 const dropReasons: readonly DropReason[] = ['overflow', 'malformed', 'shutdown'];
@@ -29,10 +30,12 @@ export interface StatusSnapshot {
   lastEventAgeSeconds: number | null;
   outbox: { pending: number; byChannel: Record<string, number>; unavailable: Record<string, { reason: string; retryAt: number }> };
   uptimeSeconds: number;
+  /** The ScheduleZero job handler, when `schedulezero:` is set. */
+  jobs?: JobHandlerStatus;
 }
 
 /** Takes the status snapshot: counters from the metrics registry, the rest from the app and the Outbox. */
-export async function statusSnapshot({ app, outbox, metrics }: CommandDeps): Promise<StatusSnapshot> {
+export async function statusSnapshot({ app, outbox, metrics, jobs }: CommandDeps): Promise<StatusSnapshot> {
   const stats = app.status();
   const dropped = { overflow: 0, malformed: 0, shutdown: 0, total: 0 };
   for (const reason of dropReasons) dropped[reason] = await metrics.value(metrics.eventsDropped, { reason });
@@ -53,6 +56,7 @@ export async function statusSnapshot({ app, outbox, metrics }: CommandDeps): Pro
     lastEventAgeSeconds: stats.lastEventAgeSeconds,
     outbox: { pending: outbox.pending(), byChannel: outbox.pendingByChannel(), unavailable: outbox.unavailableChannels() },
     uptimeSeconds: stats.uptimeSeconds,
+    ...(jobs?.handler ? { jobs: jobs.handler.status() } : {}),
   };
 }
 
@@ -136,8 +140,21 @@ export function statusEmbed(s: StatusSnapshot): APIEmbed {
         ].join('\n'),
       ),
     },
+    ...(s.jobs ? [jobsField(s.jobs)] : []),
   ];
   return fitEmbed({ title: 'zmq-notify status', color, fields, footer: { text: 'counts as in /metrics' }, timestamp: new Date().toISOString() });
+}
+
+// The job handler: registration state with ScheduleZero and what the job endpoint answered.
+function jobsField(j: JobHandlerStatus): APIEmbedField {
+  const r = j.registration;
+  const icon = r.state === 'registered' ? '🟢' : '🔴';
+  const lines = [
+    `${icon} **${r.state}** with ${code(r.server)} as ${code(r.handlerId)} · ${j.methods.length} methods${r.registrations > 1 ? ` · registered ${r.registrations}×` : ''}`,
+    `job endpoint ${code(j.endpoint.endpoint)} · ${formatCount(j.endpoint.requests)} requests · ${formatCount(j.endpoint.pendingReplies)} answered pending · ${j.running} running`,
+    ...(r.lastError && r.state !== 'registered' ? [`last error: ${r.lastError}`] : []),
+  ];
+  return { name: 'ScheduleZero', value: value(lines.join('\n')) };
 }
 
 /** `/zmq_status`: the listener, queue, counts, publishers, handlers and Outbox, ephemerally. */
