@@ -38,10 +38,14 @@ export type AppOptions<X extends object = object> = {
 /** One publisher as `/zmq_status` shows it. */
 export interface PublisherStats {
   src: string;
+  /** Run id of its last message (one per publisher start), when its envelopes carry one. */
+  run?: string;
   lastSeq: number;
   lastEventAgeSeconds: number;
   received: number;
   lost: number;
+  /** Events it sent before we connected to it (first seq seen − 1, per run); not lost. */
+  beforeConnect: number;
   gaps: number;
   restarts: number;
 }
@@ -65,6 +69,8 @@ export interface AppStatus {
     dropped: { overflow: number; malformed: number; shutdown: number; total: number };
     /** Events the network lost (publisher sequence gaps). */
     lost: number;
+    /** Events publishers sent before we connected to them; not lost. */
+    beforeConnect: number;
     unhandled: number;
     handlerErrors: number;
     /** Malformed messages by kind, salvaged ones included. */
@@ -173,6 +179,7 @@ export class App<X extends object = object> {
     this.subscriber.on('event', (event) => this.onEvent(event));
     this.subscriber.on('malformed', (report) => this.onMalformed(report));
     this.subscriber.on('gap', ({ lost }) => this.metrics.eventsLost.inc(lost));
+    this.subscriber.on('before-connect', ({ count }) => this.metrics.eventsBeforeConnect.inc(count));
     this.subscriber.on('publisher-restart', ({ lost }) => {
       this.metrics.publisherRestarts.inc();
       if (lost > 0) this.metrics.eventsLost.inc(lost);
@@ -180,7 +187,7 @@ export class App<X extends object = object> {
     this.subscriber.on('state', (state) => this.metrics.listenerUp.set(state === 'running' ? 1 : 0));
 
     this.metrics.queueCapacity.set(this.queue.capacity);
-    collectOnScrape(this.metrics.queueDepth, () => this.queue.size);
+    collectOnScrape(this.metrics.queueDepth, () => this.queue.size + this.dispatcher.stats().waiting);
     collectOnScrape(this.metrics.listenerUp, () => (this.subscriber.state === 'running' ? 1 : 0));
 
     if (options.http ?? config.http.enabled) {
@@ -293,6 +300,7 @@ export class App<X extends object = object> {
         dispatched: dispatcher.dispatched,
         dropped,
         lost: sub.lost,
+        beforeConnect: sub.beforeConnect,
         unhandled: dispatcher.unhandled,
         handlerErrors: dispatcher.handlerErrors,
         malformed: sub.malformed,
@@ -302,10 +310,12 @@ export class App<X extends object = object> {
       handlers: this.registry.list(),
       publishers: this.subscriber.publishers().map((p) => ({
         src: p.src,
+        ...(p.run !== undefined && { run: p.run }),
         lastSeq: p.lastSeq,
         lastEventAgeSeconds: ageSeconds(now, p.lastReceivedAt),
         received: p.received,
         lost: p.lost,
+        beforeConnect: p.beforeConnect,
         gaps: p.gaps,
         restarts: p.restarts,
       })),
@@ -348,10 +358,12 @@ export class App<X extends object = object> {
       last_event_age_seconds: stats.lastEventAgeSeconds,
       publishers: stats.publishers.map((p) => ({
         src: p.src,
+        ...(p.run !== undefined && { run: p.run }),
         last_seq: p.lastSeq,
         last_event_age_seconds: p.lastEventAgeSeconds,
         received: p.received,
         lost: p.lost,
+        before_connect: p.beforeConnect,
         gaps: p.gaps,
         restarts: p.restarts,
       })),

@@ -6,10 +6,13 @@ import type { Metrics } from './metrics.ts';
 /** One publisher as /healthz reports it. */
 export interface PublisherHealth {
   src: string;
+  run?: string;
   last_seq: number;
   last_event_age_seconds: number;
   received: number;
   lost: number;
+  /** Events it sent before we connected to it; not lost. */
+  before_connect: number;
   gaps: number;
   restarts: number;
 }

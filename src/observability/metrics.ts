@@ -17,6 +17,7 @@ export class Metrics {
   readonly eventsUnhandled = new Counter({ name: 'zmq_notify_events_unhandled_total', help: 'Dispatched events that no handler subscribed to', registers: [this.registry] });
   readonly eventsSkipped = new Counter({ name: 'zmq_notify_events_skipped_total', help: 'Events the built-in modules did not post: filtered by filters:, or no channel configured for them (route = the notification route)', labelNames: ['reason', 'route'] as const, registers: [this.registry] });
   readonly eventsLost = new Counter({ name: 'zmq_notify_events_lost_total', help: 'Events the network lost, from gaps in publisher sequence numbers', registers: [this.registry] });
+  readonly eventsBeforeConnect = new Counter({ name: 'zmq_notify_events_before_connect_total', help: 'Events publishers sent before we connected to them (first seq seen - 1, per publisher run); not counted as lost', registers: [this.registry] });
   readonly publisherRestarts = new Counter({ name: 'zmq_notify_publisher_restarts_total', help: 'Publishers seen starting their sequence again at 1', registers: [this.registry] });
   readonly framesMalformed = new Counter({ name: 'zmq_notify_frames_malformed_total', help: 'Malformed messages, by kind', labelNames: ['kind'] as const, registers: [this.registry] });
   readonly queueDepth = new Gauge({ name: 'zmq_notify_queue_depth', help: 'Events waiting in the queue', registers: [this.registry] });

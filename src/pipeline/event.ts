@@ -3,6 +3,8 @@ export interface EventMeta {
   seq?: number;
   ts?: string;
   src?: string;
+  /** The publisher's run id (one per start), when its envelope has one. */
+  run?: string;
   /** Milliseconds since the epoch when the subscriber decoded the message. */
   receivedAt: number;
 }

@@ -42,6 +42,8 @@ export interface Envelope {
   seq: number;
   ts: string;
   src: string;
+  /** One id per publisher start, so a restart is told from a gap exactly; absent from older publishers. */
+  run?: string;
 }
 
 /** Options for {@link decodeMessage}. */
@@ -66,7 +68,9 @@ const isoTimestamp = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}/;
 // escapes or control characters, \p{Cc}), with every check parseEnvelope makes built in: matching it
 // gives the same result as JSON.parse plus those checks, at a third of the cost, on every message.
 // Anything else, valid or not, takes the general path.
-const CANONICAL_ENVELOPE = /^\{"v":1,"seq":([1-9]\d{0,15}),"ts":"(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}[^"\\\p{Cc}]*)","src":"([^"\\\p{Cc}]+)"\}$/u;
+const CANONICAL_ENVELOPE = /^\{"v":1,"seq":([1-9]\d{0,15}),"ts":"(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}[^"\\\p{Cc}]*)","src":"([^"\\\p{Cc}]+)"(?:,"run":"([^"\\\p{Cc}]{1,64})")?\}$/u;
+/** Longest `run` id accepted: ours are 8 characters. */
+export const MAX_RUN_CHARS = 64;
 
 /** Cuts text to at most `max` UTF-16 units without splitting a surrogate pair. */
 function cut(text: string, max: number): string {
@@ -104,7 +108,11 @@ function parseEnvelope(frame: Uint8Array): Envelope | string {
   const canonical = CANONICAL_ENVELOPE.exec(text);
   if (canonical !== null) {
     const seq = Number(canonical[1]);
-    if (Number.isSafeInteger(seq)) return { v: 1, seq, ts: canonical[2] as string, src: canonical[3] as string };
+    if (Number.isSafeInteger(seq)) {
+      const envelope: Envelope = { v: 1, seq, ts: canonical[2] as string, src: canonical[3] as string };
+      if (canonical[4] !== undefined) envelope.run = canonical[4];
+      return envelope;
+    }
   }
   let value: unknown;
   try {
@@ -113,12 +121,14 @@ function parseEnvelope(frame: Uint8Array): Envelope | string {
     return `envelope frame is not JSON: ${(err as Error).message}`;
   }
   if (!isPlainObject(value)) return 'envelope frame is not a JSON object';
-  const { v, seq, ts, src } = value;
+  const { v, seq, ts, src, run } = value;
   if (v !== 1) return `envelope version ${JSON.stringify(v)} is not 1`;
   if (typeof seq !== 'number' || !Number.isSafeInteger(seq) || seq < 1) return `envelope seq ${JSON.stringify(seq)} is not a positive integer`;
   if (typeof ts !== 'string' || !isoTimestamp.test(ts)) return `envelope ts ${JSON.stringify(ts)} is not an ISO-8601 timestamp`;
   if (typeof src !== 'string' || src.length === 0) return `envelope src ${JSON.stringify(src)} is not a non-empty string`;
-  return { v, seq, ts, src };
+  if (run === undefined) return { v, seq, ts, src };
+  if (typeof run !== 'string' || run.length === 0 || run.length > MAX_RUN_CHARS) return `envelope run ${JSON.stringify(run)?.slice(0, 80)} is not a string of 1 to ${MAX_RUN_CHARS} characters`;
+  return { v, seq, ts, src, run };
 }
 
 /**
@@ -195,6 +205,7 @@ export function decodeMessage(frames: readonly Uint8Array[], opts: DecodeOptions
       meta.seq = envelope.seq;
       meta.ts = envelope.ts;
       meta.src = envelope.src;
+      if (envelope.run !== undefined) meta.run = envelope.run;
     }
   }
   const event: ZmqEvent = { topic, data, meta };

@@ -57,6 +57,7 @@ export class EventPublisher {
   private socket: zmq.XPublisher | undefined;
   private boundEndpoint: string;
   private sequence = 0;
+  private runId = '';
   // Prefixes at least one connected subscriber holds (non-verbose XPUB reports each once).
   private readonly prefixes = new Set<string>();
   private readonly waiters = new Set<Waiter>();
@@ -79,6 +80,11 @@ export class EventPublisher {
   /** The sequence number of the last message sent (0 before the first). */
   get seq(): number {
     return this.sequence;
+  }
+
+  /** This start's run id, stamped on every envelope ('' before open()): a new one per open(), so subscribers tell a restart from a gap exactly. */
+  get run(): string {
+    return this.runId;
   }
 
   /** The publisher id stamped on every envelope. */
@@ -111,6 +117,9 @@ export class EventPublisher {
       throw new Error(`cannot ${mode} the ZeroMQ publisher to ${endpoint}: ${(err as Error).message}`, { cause: err });
     }
     this.source ??= defaultSource(mode, this.boundEndpoint);
+    // A new run starts its sequence at 1 again.
+    this.runId = randomBytes(6).toString('base64url');
+    this.sequence = 0;
     this.socket = socket;
     this.subscriptionLoop = this.readSubscriptions(socket);
     const interval = this.options.heartbeatIntervalMs;
@@ -126,7 +135,7 @@ export class EventPublisher {
     if (typeof topic !== 'string' || topic.length === 0) throw new TypeError('topic must be a non-empty string');
     if (typeof data !== 'object' || data === null || Array.isArray(data)) throw new TypeError('data must be a JSON object');
     this.sequence += 1;
-    const envelope: Envelope = { v: 1, seq: this.sequence, ts: new Date().toISOString(), src: this.src };
+    const envelope: Envelope = { v: 1, seq: this.sequence, ts: new Date().toISOString(), src: this.src, run: this.runId };
     const frames = encodeMessage(topic, data, envelope);
     if (!this.options.noDrop) return socket.send(frames);
     const send = this.lastSend.then(() => socket.send(frames));

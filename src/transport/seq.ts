@@ -1,23 +1,31 @@
 /** What the subscriber knows about one publisher, from the envelopes it has seen. */
 export interface PublisherState {
   src: string;
+  /** The run id of its last message (one per publisher start), when its envelopes carry one. */
+  run?: string;
+  /** The sequence number of its last message, in that message's run. */
   lastSeq: number;
   lastTs?: string;
   /** Milliseconds since the epoch when its last message arrived. */
   lastReceivedAt: number;
   received: number;
-  /** Events the network lost, counted from gaps and from the missed start of a restarted run. */
+  /** Events the network lost: gaps, and (for envelopes without a run id) the missed start of a restarted run. */
   lost: number;
+  /** Events a run sent before we connected to it: seq N first seen means N−1 of them. Not counted as lost. */
+  beforeConnect: number;
   gaps: number;
   restarts: number;
 }
 
 /** How one sequence number relates to what came before from the same publisher. */
 export type SeqObservation =
-  | { kind: 'first' }
+  | { kind: 'first'; beforeConnect: number }
   | { kind: 'next' }
   | { kind: 'gap'; expected: number; got: number; lost: number }
-  | { kind: 'restart'; previousSeq: number; seq: number; lost: number };
+  /** A new run: with run ids its first `seq − 1` events came before we connected; without, they count as lost. */
+  | { kind: 'restart'; previousSeq: number; seq: number; lost: number; beforeConnect: number; run?: string; previousRun?: string }
+  /** A seq not after the last one of the same run id: a duplicate or reordered message; nothing counted. */
+  | { kind: 'duplicate'; seq: number; lastSeq: number };
 
 /** Options for {@link SequenceTracker}. */
 export interface SequenceTrackerOptions {
@@ -25,19 +33,46 @@ export interface SequenceTrackerOptions {
   maxPublishers?: number;
 }
 
-const FIRST: SeqObservation = { kind: 'first' };
+/** Runs remembered per publisher: enough for a few processes sharing a `src`, bounded. */
+const MAX_RUNS_PER_PUBLISHER = 8;
+/** Envelopes without a run id are followed as one run of their own. */
+const NO_RUN = '';
+
 const NEXT: SeqObservation = { kind: 'next' };
 
+/** A publisher's state plus the last seq of each of its other recent runs (oldest first). */
+interface Tracked extends PublisherState {
+  runs: Map<string, number>;
+}
+
+// Keeps the last seq of the run the publisher is switching away from; the map's order is recency order.
+function remember(state: Tracked): void {
+  const key = state.run ?? NO_RUN;
+  const runs = state.runs;
+  runs.delete(key);
+  runs.set(key, state.lastSeq);
+  if (runs.size > MAX_RUNS_PER_PUBLISHER) runs.delete(runs.keys().next().value as string);
+}
+
+function snapshot(tracked: Tracked): PublisherState {
+  const { runs: _runs, ...state } = tracked;
+  return state;
+}
+
 /**
- * Follows each publisher's envelope sequence and tells gaps (lost events) from restarts
- * (the sequence starting again), keeping a bounded number of publishers.
+ * Follows each publisher's envelope sequence and tells gaps (lost events) from restarts (the
+ * sequence starting again), keeping a bounded number of publishers. An envelope's `run` id (one
+ * per publisher start) makes a restart exact: each run is followed on its own, so a new run is a
+ * restart even when it does not go back, and two processes sharing a `src` are not taken for
+ * gaps and restarts. Without a run id, a seq that goes back is taken for a restart.
  */
 export class SequenceTracker {
   readonly maxPublishers: number;
   // Map order is recency order: the first entry is the least recently seen publisher.
-  private readonly states = new Map<string, PublisherState>();
-  private mostRecent: PublisherState | undefined;
+  private readonly states = new Map<string, Tracked>();
+  private mostRecent: Tracked | undefined;
   private totalLost = 0;
+  private totalBeforeConnect = 0;
   private totalGaps = 0;
   private totalRestarts = 0;
   private totalEvicted = 0;
@@ -48,22 +83,33 @@ export class SequenceTracker {
     this.maxPublishers = max;
   }
 
-  /** Records one message's sequence number from `src` and classifies it. */
-  observe(src: string, seq: number, ts?: string, receivedAt: number = Date.now()): SeqObservation {
+  /** Records one message's sequence number (and run id, when its envelope has one) from `src` and classifies it. */
+  observe(src: string, seq: number, ts?: string, receivedAt: number = Date.now(), run?: string): SeqObservation {
     let state = this.mostRecent;
     if (state === undefined || state.src !== src) {
       state = this.states.get(src);
-      if (state === undefined) return this.firstSight(src, seq, ts, receivedAt);
+      if (state === undefined) return this.firstSight(src, seq, ts, receivedAt, run);
       // Re-insert to move it to the most recent end; skipped when the same publisher repeats.
       this.states.delete(src);
       this.states.set(src, state);
       this.mostRecent = state;
     }
-    const last = state.lastSeq;
-    state.lastSeq = seq;
+    const key = run ?? NO_RUN;
+    let last: number | undefined = state.lastSeq;
+    if (state.run !== run) {
+      // Another run than the last message's: remember where that one was, look this one up.
+      remember(state);
+      last = state.runs.get(key);
+    }
+    const previousSeq = state.lastSeq;
+    const previousRun = state.run;
     state.lastTs = ts;
     state.lastReceivedAt = receivedAt;
     state.received += 1;
+    if (last === undefined) return this.newRun(state, seq, run, previousSeq, previousRun);
+    if (seq <= last && run !== undefined) return { kind: 'duplicate', seq, lastSeq: last };
+    state.lastSeq = seq;
+    state.run = run;
     if (seq === last + 1) return NEXT;
     if (seq > last + 1) {
       const lost = seq - last - 1;
@@ -73,16 +119,32 @@ export class SequenceTracker {
       this.totalGaps += 1;
       return { kind: 'gap', expected: last + 1, got: seq, lost };
     }
-    // A sequence that goes back means a new run; whatever came before `seq` in it was missed.
+    // Without a run id, a sequence that goes back means a new run; what came before `seq` in it was missed.
     const lost = seq - 1;
     state.lost += lost;
     state.restarts += 1;
     this.totalLost += lost;
     this.totalRestarts += 1;
-    return { kind: 'restart', previousSeq: last, seq, lost };
+    return { kind: 'restart', previousSeq, seq, lost, beforeConnect: 0 };
   }
 
-  private firstSight(src: string, seq: number, ts: string | undefined, receivedAt: number): SeqObservation {
+  // A run id not seen from this publisher before: it started again; its first seq − 1 events
+  // were sent before we connected to it.
+  private newRun(state: Tracked, seq: number, run: string | undefined, previousSeq: number, previousRun: string | undefined): SeqObservation {
+    state.lastSeq = seq;
+    state.run = run;
+    const beforeConnect = seq - 1;
+    state.beforeConnect += beforeConnect;
+    state.restarts += 1;
+    this.totalBeforeConnect += beforeConnect;
+    this.totalRestarts += 1;
+    const seen: SeqObservation = { kind: 'restart', previousSeq, seq, lost: 0, beforeConnect };
+    if (run !== undefined) seen.run = run;
+    if (previousRun !== undefined) seen.previousRun = previousRun;
+    return seen;
+  }
+
+  private firstSight(src: string, seq: number, ts: string | undefined, receivedAt: number, run: string | undefined): SeqObservation {
     if (this.states.size >= this.maxPublishers) {
       const oldest = this.states.keys().next();
       if (!oldest.done) {
@@ -90,21 +152,24 @@ export class SequenceTracker {
         this.totalEvicted += 1;
       }
     }
-    const state: PublisherState = { src, lastSeq: seq, lastTs: ts, lastReceivedAt: receivedAt, received: 1, lost: 0, gaps: 0, restarts: 0 };
+    const beforeConnect = seq - 1;
+    const state: Tracked = { src, lastSeq: seq, lastTs: ts, lastReceivedAt: receivedAt, received: 1, lost: 0, beforeConnect, gaps: 0, restarts: 0, runs: new Map() };
+    if (run !== undefined) state.run = run;
+    this.totalBeforeConnect += beforeConnect;
     this.states.set(src, state);
     this.mostRecent = state;
-    return FIRST;
+    return { kind: 'first', beforeConnect };
   }
 
   /** The state of one publisher, if it is tracked. */
   get(src: string): PublisherState | undefined {
     const state = this.states.get(src);
-    return state === undefined ? undefined : { ...state };
+    return state === undefined ? undefined : snapshot(state);
   }
 
   /** Copies of every tracked publisher's state, most recently seen first. */
   publishers(): PublisherState[] {
-    return [...this.states.values()].reverse().map((s) => ({ ...s }));
+    return [...this.states.values()].reverse().map(snapshot);
   }
 
   /** Number of publishers tracked now. */
@@ -113,7 +178,7 @@ export class SequenceTracker {
   }
 
   /** Totals over every publisher ever seen, evicted ones included. */
-  totals(): { lost: number; gaps: number; restarts: number; evicted: number } {
-    return { lost: this.totalLost, gaps: this.totalGaps, restarts: this.totalRestarts, evicted: this.totalEvicted };
+  totals(): { lost: number; beforeConnect: number; gaps: number; restarts: number; evicted: number } {
+    return { lost: this.totalLost, beforeConnect: this.totalBeforeConnect, gaps: this.totalGaps, restarts: this.totalRestarts, evicted: this.totalEvicted };
   }
 }

@@ -36,7 +36,10 @@ export interface SubscriberEvents {
   event: [ZmqEvent];
   malformed: [MalformedReport];
   gap: [{ src: string; expected: number; got: number; lost: number }];
-  'publisher-restart': [{ src: string; previousSeq: number; seq: number; lost: number }];
+  /** A publisher started a new run: with run ids, `beforeConnect` of its events came before we connected; without, `lost`. */
+  'publisher-restart': [{ src: string; previousSeq: number; seq: number; lost: number; beforeConnect: number; run?: string }];
+  /** The first event seen from a publisher (or from its new run) had seq N > 1: N − 1 were sent before we connected. */
+  'before-connect': [{ src: string; run?: string; seq: number; count: number }];
   state: [ListenerState];
   connection: [{ endpoint: string; connected: boolean }];
 }
@@ -49,6 +52,8 @@ export interface SubscriberStats {
   delivered: number;
   malformed: Record<string, number>;
   lost: number;
+  /** Events publishers sent before we connected to them (first seq seen − 1, per publisher run). */
+  beforeConnect: number;
   publisherRestarts: number;
   lastEventAt?: number;
   /** Endpoints with a live connection now. */
@@ -145,6 +150,7 @@ export class Subscriber extends EventEmitter<SubscriberEvents> {
       delivered: this.delivered,
       malformed: { ...this.malformedCounts },
       lost: totals.lost,
+      beforeConnect: totals.beforeConnect,
       publisherRestarts: totals.restarts,
       connected: [...this.connected],
     };
@@ -258,28 +264,43 @@ export class Subscriber extends EventEmitter<SubscriberEvents> {
     const now = event.meta.receivedAt;
     if (result.malformed !== undefined) this.onMalformed(result.malformed, false, now);
     const { src, seq } = event.meta;
-    if (src !== undefined && seq !== undefined) this.trackSequence(src, seq, event.meta.ts, now);
+    if (src !== undefined && seq !== undefined) this.trackSequence(src, seq, event.meta.ts, now, event.meta.run);
     this.delivered += 1;
     this.lastEventAt = now;
     this.recoveryAttempts = 0;
     this.emit('event', event);
   }
 
-  private trackSequence(src: string, seq: number, ts: string | undefined, now: number): void {
-    const seen = this.tracker.observe(src, seq, ts, now);
+  private trackSequence(src: string, seq: number, ts: string | undefined, now: number, run: string | undefined): void {
+    const seen = this.tracker.observe(src, seq, ts, now, run);
+    if (seen.kind === 'next') return;
     if (seen.kind === 'gap') {
       const decision = this.gapLog.hit(src, now);
       if (decision.log) {
         this.logger.warn(
-          { src, expected: seen.expected, got: seen.got, lost: seen.lost, gapsNotLogged: decision.suppressed, lostTotal: this.tracker.get(src)?.lost },
+          { src, run, expected: seen.expected, got: seen.got, lost: seen.lost, gapsNotLogged: decision.suppressed, lostTotal: this.tracker.get(src)?.lost },
           `sequence gap from publisher ${src}: ${seen.lost} event(s) lost`,
         );
       }
       this.safeEmit('gap', { src, expected: seen.expected, got: seen.got, lost: seen.lost });
     } else if (seen.kind === 'restart') {
-      this.logger.warn({ src, previousSeq: seen.previousSeq, seq: seen.seq, lost: seen.lost }, `publisher ${src} restarted (seq ${seen.previousSeq} -> ${seen.seq})`);
-      this.safeEmit('publisher-restart', { src, previousSeq: seen.previousSeq, seq: seen.seq, lost: seen.lost });
+      const restart = { src, previousSeq: seen.previousSeq, seq: seen.seq, lost: seen.lost, beforeConnect: seen.beforeConnect, ...(run !== undefined && { run }) };
+      const how = run === undefined ? `seq ${seen.previousSeq} -> ${seen.seq}` : `new run ${run} at seq ${seen.seq}`;
+      this.logger.warn({ ...restart, previousRun: seen.previousRun }, `publisher ${src} restarted (${how})`);
+      this.safeEmit('publisher-restart', restart);
+      this.reportBeforeConnect(src, run, seq, seen.beforeConnect);
+    } else if (seen.kind === 'first') {
+      this.reportBeforeConnect(src, run, seq, seen.beforeConnect);
+    } else {
+      const decision = this.gapLog.hit(`${src}\u0000duplicate`, now);
+      if (decision.log) this.logger.warn({ src, run, seq, lastSeq: seen.lastSeq, notLogged: decision.suppressed }, `publisher ${src} sent seq ${seq} again in run ${run ?? '-'}; nothing counted`);
     }
+  }
+
+  private reportBeforeConnect(src: string, run: string | undefined, seq: number, count: number): void {
+    if (count <= 0) return;
+    this.logger.info({ src, run, seq, beforeConnect: count }, `publisher ${src}: first event seen is seq ${seq}, so ${count} were sent before we connected (not counted as lost)`);
+    this.safeEmit('before-connect', { src, seq, count, ...(run !== undefined && { run }) });
   }
 
   private onMalformed(malformed: MalformedFrame, dropped: boolean, now: number): void {

@@ -33,7 +33,7 @@ describe('interoperability with pyzmq', () => {
     expect(frames[0]).toBe('job.failed');
     expect(JSON.parse(frames[1] ?? '')).toEqual({ job_id: 'x' });
     const envelope = JSON.parse(frames[2] ?? '') as Record<string, unknown>;
-    expect(envelope).toEqual({ v: 1, seq: 1, ts: expect.any(String), src: expect.any(String) });
+    expect(envelope).toEqual({ v: 1, seq: 1, ts: expect.any(String), src: expect.any(String), run: expect.stringMatching(/^[\w-]{8}$/) });
     expect(new Date(envelope.ts as string).toISOString()).toBe(envelope.ts);
     expect(envelope.src).toMatch(/.+:\d+:[0-9a-f]{6}$/);
   });

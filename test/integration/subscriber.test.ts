@@ -217,7 +217,8 @@ describe('Subscriber', () => {
     await second.publish('job.executed', { run: 2, i: 1 });
     await vi.waitFor(() => expect(seen.events).toHaveLength(4), wait);
     expect(seen.events[3]?.meta.seq).toBe(1);
-    expect(seen.restarts).toEqual([{ src: first.src, previousSeq: 3, seq: 1, lost: 0 }]);
+    expect(second.run).not.toBe(first.run);
+    expect(seen.restarts).toEqual([{ src: first.src, previousSeq: 3, seq: 1, lost: 0, beforeConnect: 0, run: second.run }]);
     expect(seen.gaps).toEqual([]);
     expect(sub.stats()).toMatchObject({ lost: 0, publisherRestarts: 1, connected: [endpoint] });
     expect(seen.connections).toEqual([

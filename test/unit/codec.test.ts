@@ -164,6 +164,9 @@ describe('malformed payloads that are still delivered (salvaged)', () => {
     ['2,000 bytes long', b(JSON.stringify({ v: 1, seq: 1, ts: '2024-05-01T12:00:00Z', src: 'a'.repeat(2000) }))],
     ['seq 9999999999999999 (16 digits, beyond 2^53)', b('{"v":1,"seq":9999999999999999,"ts":"2024-05-01T12:00:00Z","src":"a"}')],
     ['a raw control character in src', b('{"v":1,"seq":1,"ts":"2024-05-01T12:00:00Z","src":"a\u0001b"}')],
+    ['run 7 (a number)', b('{"v":1,"seq":1,"ts":"2024-05-01T12:00:00Z","src":"a","run":7}')],
+    ['run "" (empty)', b('{"v":1,"seq":1,"ts":"2024-05-01T12:00:00Z","src":"a","run":""}')],
+    ['run of 65 characters', b(`{"v":1,"seq":1,"ts":"2024-05-01T12:00:00Z","src":"a","run":"${'r'.repeat(65)}"}`)],
   ])('bad_envelope: frame 2 %s delivers the event without seq/ts/src', (_name, frame) => {
     const result = delivered(decodeMessage([b('job.failed'), b('{"job_id":"x"}'), frame], opts));
     expect(result.malformed).toMatchObject({ kind: 'bad_envelope', topic: 'job.failed' });
@@ -180,6 +183,15 @@ describe('malformed payloads that are still delivered (salvaged)', () => {
     const result = delivered(decodeMessage([b('job.failed'), b('{}'), b(text)], opts));
     expect(result.malformed).toBeUndefined();
     expect(result.event.meta).toEqual({ seq: 3, ts: '2024-05-01T12:00:00Z', src, receivedAt: opts.now });
+  });
+
+  it.each([
+    ['as our publisher writes it', JSON.stringify({ v: 1, seq: 3, ts: '2024-05-01T12:00:00Z', src: 'a', run: 'Xy_9-abc' })],
+    ['in another key order', '{"run":"Xy_9-abc","v":1,"seq":3,"ts":"2024-05-01T12:00:00Z","src":"a"}'],
+  ])('an envelope with a run id %s puts it in meta.run', (_name, text) => {
+    const result = delivered(decodeMessage([b('job.failed'), b('{}'), b(text)], opts));
+    expect(result.malformed).toBeUndefined();
+    expect(result.event.meta).toEqual({ seq: 3, ts: '2024-05-01T12:00:00Z', src: 'a', run: 'Xy_9-abc', receivedAt: opts.now });
   });
 
   it('invalid_json payload with a valid envelope keeps the envelope (seq still tracked)', () => {

@@ -6,16 +6,18 @@ function feed(tracker: SequenceTracker, src: string, seqs: number[]) {
 }
 
 describe('SequenceTracker', () => {
-  it('treats the first sight of a publisher as neither gap nor restart, even at seq 50', () => {
+  it('treats the first sight of a publisher at seq 50 as neither gap nor restart: 49 were sent before we connected, not lost', () => {
     const tracker = new SequenceTracker();
-    expect(tracker.observe('a', 50)).toEqual({ kind: 'first' });
-    expect(tracker.get('a')).toMatchObject({ lastSeq: 50, received: 1, lost: 0, gaps: 0, restarts: 0 });
+    expect(tracker.observe('a', 50)).toEqual({ kind: 'first', beforeConnect: 49 });
+    expect(tracker.get('a')).toMatchObject({ lastSeq: 50, received: 1, lost: 0, beforeConnect: 49, gaps: 0, restarts: 0 });
+    expect(tracker.totals()).toMatchObject({ lost: 0, beforeConnect: 49 });
+    expect(tracker.observe('b', 1)).toEqual({ kind: 'first', beforeConnect: 0 });
   });
 
   it('counts 1,2,3 as in order with nothing lost', () => {
     const tracker = new SequenceTracker();
     expect(feed(tracker, 'a', [1, 2, 3]).map((o) => o.kind)).toEqual(['first', 'next', 'next']);
-    expect(tracker.totals()).toEqual({ lost: 0, gaps: 0, restarts: 0, evicted: 0 });
+    expect(tracker.totals()).toEqual({ lost: 0, beforeConnect: 0, gaps: 0, restarts: 0, evicted: 0 });
   });
 
   it('reports 1,2,5 as a gap of 2 and 5,9 as another of 3', () => {
@@ -30,7 +32,7 @@ describe('SequenceTracker', () => {
   it('reports 1..10 then 1 as a restart with nothing lost, not a gap', () => {
     const tracker = new SequenceTracker();
     const seen = feed(tracker, 'a', [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 1, 2]);
-    expect(seen[10]).toEqual({ kind: 'restart', previousSeq: 10, seq: 1, lost: 0 });
+    expect(seen[10]).toEqual({ kind: 'restart', previousSeq: 10, seq: 1, lost: 0, beforeConnect: 0 });
     expect(seen[11]).toEqual({ kind: 'next' });
     expect(tracker.get('a')).toMatchObject({ restarts: 1, gaps: 0, lost: 0 });
   });
@@ -38,13 +40,13 @@ describe('SequenceTracker', () => {
   it('reports 1..10 then 3 as a restart that lost the new run\'s first 2 events', () => {
     const tracker = new SequenceTracker();
     const seen = feed(tracker, 'a', [8, 9, 10, 3]);
-    expect(seen[3]).toEqual({ kind: 'restart', previousSeq: 10, seq: 3, lost: 2 });
+    expect(seen[3]).toEqual({ kind: 'restart', previousSeq: 10, seq: 3, lost: 2, beforeConnect: 0 });
     expect(tracker.totals()).toMatchObject({ lost: 2, restarts: 1, gaps: 0 });
   });
 
   it('treats a repeated seq (4 then 4) as a restart, since seq never repeats within a run', () => {
     const tracker = new SequenceTracker();
-    expect(feed(tracker, 'a', [4, 4])[1]).toEqual({ kind: 'restart', previousSeq: 4, seq: 4, lost: 3 });
+    expect(feed(tracker, 'a', [4, 4])[1]).toEqual({ kind: 'restart', previousSeq: 4, seq: 4, lost: 3, beforeConnect: 0 });
   });
 
   it('keeps publishers apart: a:1,2 interleaved with b:7,8 has no gaps', () => {
@@ -57,7 +59,7 @@ describe('SequenceTracker', () => {
     const tracker = new SequenceTracker();
     tracker.observe('a', 1, '2024-05-01T12:00:00Z', 111);
     tracker.observe('a', 2, '2024-05-01T12:00:05Z', 222);
-    expect(tracker.get('a')).toEqual({ src: 'a', lastSeq: 2, lastTs: '2024-05-01T12:00:05Z', lastReceivedAt: 222, received: 2, lost: 0, gaps: 0, restarts: 0 });
+    expect(tracker.get('a')).toEqual({ src: 'a', lastSeq: 2, lastTs: '2024-05-01T12:00:05Z', lastReceivedAt: 222, received: 2, lost: 0, beforeConnect: 0, gaps: 0, restarts: 0 });
   });
 
   it('tracks at most maxPublishers (3) and forgets the least recently seen', () => {
@@ -70,7 +72,7 @@ describe('SequenceTracker', () => {
     expect(tracker.size).toBe(3);
     expect(tracker.publishers().map((p) => p.src)).toEqual(['d', 'a', 'c']);
     expect(tracker.get('b')).toBeUndefined();
-    expect(tracker.observe('b', 2)).toEqual({ kind: 'first' }); // evicts c
+    expect(tracker.observe('b', 2)).toEqual({ kind: 'first', beforeConnect: 1 }); // evicts c
     expect(tracker.get('c')).toBeUndefined();
     expect(tracker.totals().evicted).toBe(2);
   });
@@ -91,6 +93,46 @@ describe('SequenceTracker', () => {
     const [state] = tracker.publishers();
     if (state) state.lastSeq = 99;
     expect(tracker.observe('a', 2)).toEqual({ kind: 'next' });
+  });
+
+  it('with run ids, a new run is a restart even when seq does not go back (run r1 at 1..5, then r2 at 7): nothing lost, 6 sent before we connected', () => {
+    const tracker = new SequenceTracker();
+    for (let seq = 1; seq <= 5; seq++) tracker.observe('a', seq, undefined, 0, 'r1');
+    expect(tracker.observe('a', 7, undefined, 0, 'r2')).toEqual({ kind: 'restart', previousSeq: 5, seq: 7, lost: 0, beforeConnect: 6, run: 'r2', previousRun: 'r1' });
+    expect(tracker.observe('a', 8, undefined, 0, 'r2')).toEqual({ kind: 'next' });
+    expect(tracker.get('a')).toMatchObject({ run: 'r2', lastSeq: 8, lost: 0, gaps: 0, restarts: 1, beforeConnect: 6 });
+    // Without the run id the same numbers read as a gap of one.
+    const blind = new SequenceTracker();
+    expect(feed(blind, 'a', [1, 2, 3, 4, 5, 7])[5]).toEqual({ kind: 'gap', expected: 6, got: 7, lost: 1 });
+  });
+
+  it('two processes sharing a src (runs x and y interleaved, 1..50 each) show no gap and no loss, one restart (the second run appearing)', () => {
+    const tracker = new SequenceTracker();
+    const kinds = new Set<string>();
+    for (let seq = 1; seq <= 50; seq++) {
+      kinds.add(tracker.observe('shared', seq, undefined, 0, 'x').kind);
+      kinds.add(tracker.observe('shared', seq, undefined, 0, 'y').kind);
+    }
+    expect([...kinds].sort()).toEqual(['first', 'next', 'restart']);
+    expect(tracker.totals()).toMatchObject({ lost: 0, gaps: 0, restarts: 1, beforeConnect: 0 });
+    expect(tracker.get('shared')).toMatchObject({ received: 100, lost: 0 });
+  });
+
+  it('within one run, a gap is still a gap (r: 1, 2, 6 → 3 lost), and a repeated seq (r: 6 again) is a duplicate that counts nothing', () => {
+    const tracker = new SequenceTracker();
+    const seen = [1, 2, 6, 6].map((seq) => tracker.observe('a', seq, undefined, 0, 'r'));
+    expect(seen[2]).toEqual({ kind: 'gap', expected: 3, got: 6, lost: 3 });
+    expect(seen[3]).toEqual({ kind: 'duplicate', seq: 6, lastSeq: 6 });
+    expect(tracker.totals()).toMatchObject({ lost: 3, gaps: 1, restarts: 0 });
+  });
+
+  it('remembers at most 8 runs per publisher: 20 runs taking turns stay bounded and a forgotten run counts as new again', () => {
+    const tracker = new SequenceTracker();
+    for (let run = 0; run < 20; run++) tracker.observe('a', 1, undefined, 0, `r${run}`);
+    expect(tracker.totals().restarts).toBe(19);
+    // r19 is current, r11..r18 remembered: r18 continues, r0 (forgotten) starts anew.
+    expect(tracker.observe('a', 2, undefined, 0, 'r18').kind).toBe('next');
+    expect(tracker.observe('a', 2, undefined, 0, 'r0').kind).toBe('restart');
   });
 
   it('rejects a bound of 0', () => {

@@ -9,7 +9,7 @@ function snapshot(overrides: Partial<StatusSnapshot> = {}): StatusSnapshot {
     counts: { received: 12_345, dispatched: 12_000, queued: 300, dropped: { overflow: 40, malformed: 5, shutdown: 0, total: 45 }, lost: 7, handlerErrors: 2 },
     queue: { capacity: 10_000, inFlight: 3 },
     handlers: [{ module: 'failure-alerts', prefix: 'job.failed', name: 'failure-alerts:job.failed' }],
-    publishers: [{ src: 'sched', lastSeq: 99, lastEventAgeSeconds: 1.5, received: 99, lost: 7, gaps: 1, restarts: 2 }],
+    publishers: [{ src: 'sched', lastSeq: 99, lastEventAgeSeconds: 1.5, received: 99, lost: 7, beforeConnect: 0, gaps: 1, restarts: 2 }],
     lastEventAgeSeconds: 1.5,
     outbox: { pending: 4, byChannel: { '111': 4 }, unavailable: { '222': { reason: 'forbidden', retryAt: 1_800_000_000_000 } } },
     uptimeSeconds: 3_700,
@@ -35,6 +35,11 @@ describe('statusEmbed', () => {
     expect(statusEmbed(s).color).toBe(Colors.success);
   });
 
+  it('says how many events a publisher sent before we connected, apart from lost (first seq seen 41 → 40)', () => {
+    const s = snapshot({ publishers: [{ src: 'sched', run: 'r1', lastSeq: 99, lastEventAgeSeconds: 1.5, received: 59, lost: 0, beforeConnect: 40, gaps: 0, restarts: 0 }] });
+    expect(field('Publishers', s)).toBe('`sched` seq 99 · 1.50 s ago · lost 0 · 40 sent before we connected');
+  });
+
   it('says how often /zmq_restart restarted the listener, once it has', () => {
     const s = snapshot({ listener: { state: 'running', endpoints: ['tcp://a:1'], connected: ['tcp://a:1'], topics: [], restarts: 2 } });
     expect(field('Listener', s)).toBe('**running** · 1/1 endpoints connected · restarted 2× by /zmq_restart\n🟢 `tcp://a:1` connected');
@@ -46,7 +51,7 @@ describe('statusEmbed', () => {
   });
 
   it('lists at most 10 publishers and handlers, as many as fit, and counts the rest (300 publishers with 200-char ids, 25 handlers): a valid embed', () => {
-    const publishers = Array.from({ length: 300 }, (_, i) => ({ src: `${'p'.repeat(200)}-${i}`, lastSeq: i, lastEventAgeSeconds: i, received: i, lost: 0, gaps: 0, restarts: 0 }));
+    const publishers = Array.from({ length: 300 }, (_, i) => ({ src: `${'p'.repeat(200)}-${i}`, lastSeq: i, lastEventAgeSeconds: i, received: i, lost: 0, beforeConnect: 0, gaps: 0, restarts: 0 }));
     const handlers = Array.from({ length: 25 }, (_, i) => ({ module: `m${i}`, prefix: '', name: `m${i}:*` }));
     const embed = statusEmbed(snapshot({ publishers, handlers }));
     expect(embedProblems(embed)).toEqual([]);

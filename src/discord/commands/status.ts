@@ -125,7 +125,8 @@ export function statusEmbed(s: StatusSnapshot): APIEmbed {
       value: value(
         listed(
           s.publishers,
-          (p) => `${code(p.src)} seq ${p.lastSeq} · ${ago(p.lastEventAgeSeconds)} · lost ${formatCount(p.lost)}${p.restarts > 0 ? ` · restarted ${p.restarts}×` : ''}`,
+          (p) =>
+            `${code(p.src)} seq ${p.lastSeq} · ${ago(p.lastEventAgeSeconds)} · lost ${formatCount(p.lost)}${p.beforeConnect > 0 ? ` · ${formatCount(p.beforeConnect)} sent before we connected` : ''}${p.restarts > 0 ? ` · restarted ${p.restarts}×` : ''}`,
           'none seen yet',
         ),
       ),
