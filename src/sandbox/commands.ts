@@ -1,18 +1,23 @@
-import type { APIApplicationCommand, APIApplicationCommandOption } from 'discord.js';
+import {
+  ApplicationCommandOptionType as OptionType,
+  ApplicationCommandType,
+  ApplicationIntegrationType,
+  type APIApplicationCommand,
+  type APIApplicationCommandOption,
+} from 'discord-api-types/v10';
+import { isObject } from '../shared/json.ts';
 import { Errors, FormErrors } from './errors.ts';
 import type { SnowflakeGenerator } from './snowflake.ts';
 
-const chatInput = 1;
+const chatInput = ApplicationCommandType.ChatInput;
+const commandTypes: readonly unknown[] = Object.values(ApplicationCommandType).filter((v) => typeof v === 'number');
+const optionTypes: readonly unknown[] = Object.values(OptionType).filter((v) => typeof v === 'number');
 const nameRule = /^[-_'\p{L}\p{N}\p{sc=Deva}\p{sc=Thai}]{1,32}$/u;
 const maxCommands = 100;
 const maxOptions = 25;
 const maxChoices = 25;
 
 type Path = (string | number)[];
-
-function isObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
 
 function checkName(errors: FormErrors, path: Path, value: unknown, lowercase: boolean): string | undefined {
   if (typeof value !== 'string') {
@@ -54,7 +59,7 @@ function checkOptions(errors: FormErrors, path: Path, raw: unknown): APIApplicat
       return;
     }
     const type = option.type;
-    if (typeof type !== 'number' || !Number.isInteger(type) || type < 1 || type > 11) {
+    if (!optionTypes.includes(type)) {
       errors.add([...at, 'type'], 'ENUM_TYPE_COERCE', `Value "${String(type)}" is not a valid enum value.`);
       return;
     }
@@ -73,7 +78,7 @@ function checkOptions(errors: FormErrors, path: Path, raw: unknown): APIApplicat
     const normalized: Record<string, unknown> = { ...option };
     // Discord omits `required` when false and echoes nested options in the same shape.
     if (!required) delete normalized.required;
-    if (type === 1 || type === 2) {
+    if (type === OptionType.Subcommand || type === OptionType.SubcommandGroup) {
       const nested = checkOptions(errors, [...at, 'options'], option.options);
       if (nested) normalized.options = nested;
     }
@@ -190,7 +195,7 @@ export class CommandRegistry {
       return undefined;
     }
     const type = body.type === undefined || body.type === null ? chatInput : body.type;
-    if (type !== 1 && type !== 2 && type !== 3 && type !== 4) {
+    if (!commandTypes.includes(type)) {
       errors.add([...path, 'type'], 'ENUM_TYPE_COERCE', `Value "${String(type)}" is not a valid enum value.`);
       return undefined;
     }
@@ -199,6 +204,7 @@ export class CommandRegistry {
     const options = type === chatInput ? checkOptions(errors, [...path, 'options'], body.options) : undefined;
     if (name === undefined || description === undefined) return undefined;
     const permissions = body.default_member_permissions;
+    // The fields not checked above are echoed as given, as Discord does.
     const command: Record<string, unknown> = {
       id: this.ids.next(),
       application_id: this.applicationId,
@@ -211,7 +217,7 @@ export class CommandRegistry {
       description_localizations: body.description_localizations ?? null,
       nsfw: body.nsfw === true,
       contexts: Array.isArray(body.contexts) ? body.contexts : null,
-      integration_types: Array.isArray(body.integration_types) ? body.integration_types : [0],
+      integration_types: Array.isArray(body.integration_types) ? body.integration_types : [ApplicationIntegrationType.GuildInstall],
     };
     if (guildId !== null) command.guild_id = guildId;
     else command.dm_permission = body.dm_permission !== false;

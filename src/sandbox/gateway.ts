@@ -3,33 +3,43 @@ import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { constants as zlibConstants, createDeflate, type Deflate } from 'node:zlib';
 import type { Logger } from 'pino';
+import {
+  GatewayCloseCodes as CloseCode,
+  GatewayDispatchEvents as Dispatch,
+  GatewayIntentBits as Intent,
+  GatewayOpcodes as Op,
+  type APIGuildMember,
+  type GatewayMessageCreateDispatchData,
+  type GatewayReadyDispatchData,
+  type GatewayRequestGuildMembersDataWithQuery,
+  type GatewayRequestGuildMembersDataWithUserIds,
+  type GatewayResumeData,
+  type GatewayIdentifyData,
+} from 'discord-api-types/v10';
 import { WebSocketServer, type RawData, type WebSocket } from 'ws';
 import type { StoredMessage } from './message-log.ts';
+import { guildCreatePayload, memberPayload, memberPayloads, noFlags } from './payloads.ts';
 import type { SandboxStats } from './stats.ts';
 import type { SandboxStore } from './store.ts';
 
-/** Gateway opcodes (Discord's GatewayOpcodes). */
-const Op = { dispatch: 0, heartbeat: 1, identify: 2, presenceUpdate: 3, voiceStateUpdate: 4, resume: 6, reconnect: 7, requestGuildMembers: 8, invalidSession: 9, hello: 10, heartbeatAck: 11 } as const;
-
-/** Close codes (Discord's GatewayCloseCodes). */
-export const CloseCode = {
-  unknownError: 4000,
-  unknownOpcode: 4001,
-  decodeError: 4002,
-  notAuthenticated: 4003,
-  authenticationFailed: 4004,
-  alreadyAuthenticated: 4005,
-  rateLimited: 4008,
-  sessionTimedOut: 4009,
-  invalidShard: 4010,
-  invalidApiVersion: 4012,
-  invalidIntents: 4013,
-} as const;
-
-/** Intent bits the sandbox filters events by. */
-export const Intent = { guilds: 1 << 0, guildMembers: 1 << 1, guildMessages: 1 << 9, directMessages: 1 << 12, messageContent: 1 << 15 } as const;
 // Every defined intent (bits 17-19 are unassigned); anything else is refused with 4013.
 const validIntents = ((1 << 26) - 1) & ~((1 << 17) | (1 << 18) | (1 << 19));
+
+/** What Discord's READY carries besides what discord-api-types declares (discord.js ignores these). */
+interface ReadyExtras {
+  session_type: string;
+  private_channels: never[];
+  presences: never[];
+  relationships: never[];
+  guild_join_requests: never[];
+  geo_ordered_rtc_regions: string[];
+  user_settings: Record<string, never>;
+  auth_session_id_hash: string;
+  _trace: string[];
+}
+
+/** A payload a client sends, before it is checked: every field may be missing or of the wrong type. */
+type Untrusted<T> = { [K in keyof T]?: unknown };
 
 const maxPayloadBytes = 4096;
 const sendLimit = { count: 120, windowMs: 60_000 };
@@ -92,16 +102,16 @@ export class Gateway {
 
   constructor(private readonly opts: GatewayOptions) {
     const { store } = opts;
-    store.on('messageCreate', (m) => this.onMessage('MESSAGE_CREATE', m));
-    store.on('messageUpdate', (m) => this.onMessage('MESSAGE_UPDATE', m));
+    store.on('messageCreate', (m) => this.onMessage(Dispatch.MessageCreate, m));
+    store.on('messageUpdate', (m) => this.onMessage(Dispatch.MessageUpdate, m));
     store.on('messageDelete', ({ id, channelId, guildId }) => {
-      this.dispatch('MESSAGE_DELETE', { id, channel_id: channelId, ...(guildId !== undefined && { guild_id: guildId }) }, guildId === undefined ? Intent.directMessages : Intent.guildMessages, guildId);
+      this.dispatch(Dispatch.MessageDelete, { id, channel_id: channelId, ...(guildId !== undefined && { guild_id: guildId }) }, guildId === undefined ? Intent.DirectMessages : Intent.GuildMessages, guildId);
     });
     store.on('messageDeleteBulk', ({ ids, channelId, guildId }) => {
-      this.dispatch('MESSAGE_DELETE_BULK', { ids, channel_id: channelId, ...(guildId !== undefined && { guild_id: guildId }) }, Intent.guildMessages, guildId);
+      this.dispatch(Dispatch.MessageDeleteBulk, { ids, channel_id: channelId, ...(guildId !== undefined && { guild_id: guildId }) }, Intent.GuildMessages, guildId);
     });
     store.on('memberUpdate', ({ guildId, userId }) => {
-      this.dispatch('GUILD_MEMBER_UPDATE', { guild_id: guildId, ...store.member(userId) }, Intent.guildMembers, guildId);
+      this.dispatch(Dispatch.GuildMemberUpdate, { guild_id: guildId, ...memberPayload(store, userId) }, Intent.GuildMembers, guildId);
     });
   }
 
@@ -125,7 +135,7 @@ export class Gateway {
    * that has one of `intents` (0: no intent needed) and whose shard holds `guildId`.
    * Returns how many sessions it went to.
    */
-  dispatch(event: string, data: unknown, intents: number, guildId?: string): number {
+  dispatch(event: Dispatch, data: unknown, intents: number, guildId?: string): number {
     let delivered = 0;
     for (const session of this.sessions.values()) {
       if (intents !== 0 && (session.intents & intents) === 0) continue;
@@ -149,9 +159,9 @@ export class Gateway {
   dropConnections(mode: 'close' | 'reconnect' | 'terminate' = 'close'): number {
     const count = this.connections.size;
     for (const c of [...this.connections]) {
-      if (mode === 'reconnect') this.sendRaw(c, { op: Op.reconnect, d: null });
+      if (mode === 'reconnect') this.sendRaw(c, { op: Op.Reconnect, d: null });
       else if (mode === 'terminate') c.ws.terminate();
-      else c.ws.close(CloseCode.unknownError, 'Unknown error');
+      else c.ws.close(CloseCode.UnknownError, 'Unknown error');
     }
     return count;
   }
@@ -173,19 +183,19 @@ export class Gateway {
     return Number((BigInt(guildId) >> 22n) % BigInt(count)) === id;
   }
 
-  private onMessage(event: 'MESSAGE_CREATE' | 'MESSAGE_UPDATE', stored: StoredMessage): void {
+  private onMessage(event: Dispatch.MessageCreate | Dispatch.MessageUpdate, stored: StoredMessage): void {
     // Ephemeral responses exist only for their invoker; Discord sends no message events for them.
     if (stored.ephemeral) return;
     const { store } = this.opts;
-    const data: Record<string, unknown> = { ...stored.message };
+    const data: GatewayMessageCreateDispatchData = { ...stored.message };
     if (stored.guildId !== undefined) {
       data.guild_id = stored.guildId;
       if (store.isMember(stored.message.author.id)) {
-        const { user: _user, ...member } = store.member(stored.message.author.id);
+        const { user: _user, ...member } = memberPayload(store, stored.message.author.id);
         data.member = member;
       }
     }
-    this.dispatch(event, data, stored.guildId === undefined ? Intent.directMessages : Intent.guildMessages, stored.guildId);
+    this.dispatch(event, data, stored.guildId === undefined ? Intent.DirectMessages : Intent.GuildMessages, stored.guildId);
   }
 
   private onConnection(ws: WebSocket, req: IncomingMessage): void {
@@ -197,7 +207,7 @@ export class Gateway {
       lastHeartbeat: Date.now(),
       watchdog: setInterval(() => {
         // discord.js beats every heartbeat_interval; twice that without one is a dead connection.
-        if (Date.now() - connection.lastHeartbeat > heartbeatIntervalMs * 2) ws.close(CloseCode.sessionTimedOut, 'Session timed out');
+        if (Date.now() - connection.lastHeartbeat > heartbeatIntervalMs * 2) ws.close(CloseCode.SessionTimedOut, 'Session timed out');
       }, Math.max(50, Math.floor(heartbeatIntervalMs / 2))),
       sending: Promise.resolve(),
       received: [],
@@ -207,21 +217,21 @@ export class Gateway {
     ws.on('error', (err) => logger.debug({ err }, 'gateway socket error'));
     const version = query.get('v');
     if (version !== null && version !== '10' && version !== '9') {
-      ws.close(CloseCode.invalidApiVersion, 'Invalid API version');
+      ws.close(CloseCode.InvalidAPIVersion, 'Invalid API version');
       return;
     }
     if ((query.get('encoding') ?? 'json') !== 'json') {
-      ws.close(CloseCode.decodeError, 'Only encoding=json is supported');
+      ws.close(CloseCode.DecodeError, 'Only encoding=json is supported');
       return;
     }
     const compress = query.get('compress');
     if (compress === 'zlib-stream') connection.deflate = createDeflate({ chunkSize: 65535 });
     else if (compress !== null) {
-      ws.close(CloseCode.decodeError, `Unsupported compression ${compress}`);
+      ws.close(CloseCode.DecodeError, `Unsupported compression ${compress}`);
       return;
     }
     ws.on('message', (data, isBinary) => this.onFrame(connection, data, isBinary));
-    this.sendRaw(connection, { op: Op.hello, d: { heartbeat_interval: heartbeatIntervalMs, _trace: ['["zmq-notify-sandbox",{"micros":0}]'] } });
+    this.sendRaw(connection, { op: Op.Hello, d: { heartbeat_interval: heartbeatIntervalMs, _trace: ['["zmq-notify-sandbox",{"micros":0}]'] } });
   }
 
   private onClose(connection: Connection): void {
@@ -241,42 +251,42 @@ export class Gateway {
     connection.received = connection.received.filter((t) => now - t < sendLimit.windowMs);
     connection.received.push(now);
     if (connection.received.length > sendLimit.count) {
-      ws.close(CloseCode.rateLimited, 'You are being rate limited.');
+      ws.close(CloseCode.RateLimited, 'You are being rate limited.');
       return;
     }
     const buffer = Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data as ArrayBuffer);
     if (isBinary || buffer.length > maxPayloadBytes) {
-      ws.close(CloseCode.decodeError, 'Error while decoding payload.');
+      ws.close(CloseCode.DecodeError, 'Error while decoding payload.');
       return;
     }
     let payload: { op?: unknown; d?: unknown };
     try {
       payload = JSON.parse(buffer.toString('utf8')) as { op?: unknown; d?: unknown };
     } catch {
-      ws.close(CloseCode.decodeError, 'Error while decoding payload.');
+      ws.close(CloseCode.DecodeError, 'Error while decoding payload.');
       return;
     }
     switch (payload.op) {
-      case Op.heartbeat:
+      case Op.Heartbeat:
         connection.lastHeartbeat = now;
-        this.sendRaw(connection, { op: Op.heartbeatAck });
+        this.sendRaw(connection, { op: Op.HeartbeatAck });
         return;
-      case Op.identify:
+      case Op.Identify:
         this.identify(connection, payload.d);
         return;
-      case Op.resume:
+      case Op.Resume:
         this.resume(connection, payload.d);
         return;
-      case Op.presenceUpdate:
-      case Op.voiceStateUpdate:
-        if (!connection.session) ws.close(CloseCode.notAuthenticated, 'Not authenticated.');
+      case Op.PresenceUpdate:
+      case Op.VoiceStateUpdate:
+        if (!connection.session) ws.close(CloseCode.NotAuthenticated, 'Not authenticated.');
         return;
-      case Op.requestGuildMembers:
-        if (!connection.session) ws.close(CloseCode.notAuthenticated, 'Not authenticated.');
+      case Op.RequestGuildMembers:
+        if (!connection.session) ws.close(CloseCode.NotAuthenticated, 'Not authenticated.');
         else this.guildMembersChunk(connection.session, payload.d);
         return;
       default:
-        ws.close(CloseCode.unknownOpcode, 'Unknown opcode.');
+        ws.close(CloseCode.UnknownOpcode, 'Unknown opcode.');
     }
   }
 
@@ -284,24 +294,24 @@ export class Gateway {
     const { ws } = connection;
     const { store, stats, logger } = this.opts;
     if (connection.session) {
-      ws.close(CloseCode.alreadyAuthenticated, 'Already authenticated.');
+      ws.close(CloseCode.AlreadyAuthenticated, 'Already authenticated.');
       return;
     }
-    const body = (typeof d === 'object' && d !== null ? d : {}) as { token?: unknown; intents?: unknown; shard?: unknown };
+    const body = (typeof d === 'object' && d !== null ? d : {}) as Untrusted<GatewayIdentifyData>;
     if (typeof body.token !== 'string' || body.token.replace(/^Bot\s+/i, '') !== this.opts.token) {
-      ws.close(CloseCode.authenticationFailed, 'Authentication failed.');
+      ws.close(CloseCode.AuthenticationFailed, 'Authentication failed.');
       return;
     }
     const intents = body.intents;
     if (typeof intents !== 'number' || !Number.isInteger(intents) || intents < 0 || (intents & ~validIntents) !== 0) {
-      ws.close(CloseCode.invalidIntents, 'Invalid intent(s).');
+      ws.close(CloseCode.InvalidIntents, 'Invalid intent(s).');
       return;
     }
     let shard: [number, number] = [0, 1];
     if (body.shard !== undefined) {
       const s = body.shard;
       if (!Array.isArray(s) || s.length !== 2 || !Number.isInteger(s[0]) || !Number.isInteger(s[1]) || s[1] < 1 || s[0] < 0 || s[0] >= s[1]) {
-        ws.close(CloseCode.invalidShard, 'Invalid shard.');
+        ws.close(CloseCode.InvalidShard, 'Invalid shard.');
         return;
       }
       shard = [s[0] as number, s[1] as number];
@@ -315,7 +325,7 @@ export class Gateway {
     connection.session = session;
     logger.debug({ session: session.id, intents, shard }, 'gateway session identified');
     const onThisShard = this.onShard(session, store.guildId);
-    this.send(session, 'READY', {
+    const ready: GatewayReadyDispatchData & ReadyExtras = {
       v: 10,
       user: { ...store.bot, verified: true, mfa_enabled: false, email: null },
       guilds: onThisShard ? [{ id: store.guildId, unavailable: true }] : [],
@@ -323,7 +333,7 @@ export class Gateway {
       session_type: 'normal',
       resume_gateway_url: this.opts.url(),
       shard,
-      application: { id: store.applicationId, flags: 0 },
+      application: { id: store.applicationId, flags: noFlags, flags_new: '0' },
       private_channels: [],
       presences: [],
       relationships: [],
@@ -332,21 +342,22 @@ export class Gateway {
       user_settings: {},
       auth_session_id_hash: randomBytes(16).toString('base64'),
       _trace: ['["zmq-notify-sandbox",{"micros":0}]'],
-    });
+    };
+    this.send(session, Dispatch.Ready, ready);
     // Without the GUILDS intent Discord sends no GUILD_CREATE (discord.js then waits out waitGuildTimeout).
-    if (onThisShard && (intents & Intent.guilds) !== 0) this.send(session, 'GUILD_CREATE', store.guildCreate());
+    if (onThisShard && (intents & Intent.Guilds) !== 0) this.send(session, Dispatch.GuildCreate, guildCreatePayload(store));
   }
 
   private resume(connection: Connection, d: unknown): void {
     const { ws } = connection;
     const { stats } = this.opts;
     if (connection.session) {
-      ws.close(CloseCode.alreadyAuthenticated, 'Already authenticated.');
+      ws.close(CloseCode.AlreadyAuthenticated, 'Already authenticated.');
       return;
     }
-    const body = (typeof d === 'object' && d !== null ? d : {}) as { token?: unknown; session_id?: unknown; seq?: unknown };
+    const body = (typeof d === 'object' && d !== null ? d : {}) as Untrusted<GatewayResumeData>;
     if (typeof body.token !== 'string' || body.token.replace(/^Bot\s+/i, '') !== this.opts.token) {
-      ws.close(CloseCode.authenticationFailed, 'Authentication failed.');
+      ws.close(CloseCode.AuthenticationFailed, 'Authentication failed.');
       return;
     }
     const session = typeof body.session_id === 'string' ? this.sessions.get(body.session_id) : undefined;
@@ -357,24 +368,24 @@ export class Gateway {
     if (!session || expired || seq > session.seq || seq < oldest - 1) {
       if (session) this.sessions.delete(session.id);
       stats.gateway.invalidSessions += 1;
-      this.sendRaw(connection, { op: Op.invalidSession, d: false });
+      this.sendRaw(connection, { op: Op.InvalidSession, d: false });
       return;
     }
-    if (session.connection && session.connection !== connection) session.connection.ws.close(CloseCode.unknownError, 'Session resumed elsewhere');
+    if (session.connection && session.connection !== connection) session.connection.ws.close(CloseCode.UnknownError, 'Session resumed elsewhere');
     session.connection = connection;
     delete session.disconnectedAt;
     connection.session = session;
     stats.gateway.resumes += 1;
     for (const entry of session.replay) if (entry.s > seq) this.sendText(connection, entry.text);
-    this.send(session, 'RESUMED', { _trace: ['["zmq-notify-sandbox",{"micros":0}]'] });
+    this.send(session, Dispatch.Resumed, { _trace: ['["zmq-notify-sandbox",{"micros":0}]'] });
   }
 
   private guildMembersChunk(session: Session, d: unknown): void {
     const { store } = this.opts;
-    const body = (typeof d === 'object' && d !== null ? d : {}) as { guild_id?: unknown; query?: unknown; limit?: unknown; user_ids?: unknown; nonce?: unknown };
+    const body = (typeof d === 'object' && d !== null ? d : {}) as Untrusted<GatewayRequestGuildMembersDataWithQuery & GatewayRequestGuildMembersDataWithUserIds>;
     const guilds = Array.isArray(body.guild_id) ? body.guild_id : [body.guild_id];
     if (!guilds.includes(store.guildId)) return;
-    let members = store.allMembers();
+    let members: APIGuildMember[] = memberPayloads(store);
     if (Array.isArray(body.user_ids)) {
       const wanted = body.user_ids.map(String);
       members = members.filter((m) => wanted.includes(m.user.id));
@@ -383,7 +394,7 @@ export class Gateway {
       members = members.filter((m) => m.user.username.toLowerCase().startsWith(q));
     }
     if (typeof body.limit === 'number' && body.limit > 0) members = members.slice(0, body.limit);
-    this.send(session, 'GUILD_MEMBERS_CHUNK', {
+    this.send(session, Dispatch.GuildMembersChunk, {
       guild_id: store.guildId,
       members,
       chunk_index: 0,
@@ -400,16 +411,16 @@ export class Gateway {
     while (this.sessions.size >= maxSessions) {
       const idle = [...this.sessions.values()].find((s) => !s.connection) ?? this.sessions.values().next().value;
       if (!idle) break;
-      idle.connection?.ws.close(CloseCode.sessionTimedOut, 'Session timed out');
+      idle.connection?.ws.close(CloseCode.SessionTimedOut, 'Session timed out');
       this.sessions.delete(idle.id);
     }
   }
 
   /** Numbers a dispatch, keeps it for RESUME and sends it if the session is connected. */
-  private send(session: Session, event: string, data: unknown): void {
+  private send(session: Session, event: Dispatch, data: unknown): void {
     session.seq += 1;
-    const text = JSON.stringify({ op: Op.dispatch, t: event, s: session.seq, d: data });
-    if (event !== 'RESUMED') {
+    const text = JSON.stringify({ op: Op.Dispatch, t: event, s: session.seq, d: data });
+    if (event !== Dispatch.Resumed) {
       session.replay.push({ s: session.seq, text });
       if (session.replay.length > replayBufferSize) session.replay.shift();
     }

@@ -9,6 +9,7 @@ import { sendJson } from './respond.ts';
 import type { SandboxStats } from './stats.ts';
 import type { SandboxStore } from './store.ts';
 import { messageView, type MessageView } from './views.ts';
+import { memberPayloads } from './payloads.ts';
 
 /** What GET /sandbox/state returns. */
 export interface SandboxState {
@@ -67,7 +68,7 @@ export function stateOf(deps: Pick<InspectDeps, 'store' | 'gateway' | 'gatewayUr
     channels: store.guildChannels().map((c) => ({ id: c.id, name: c.name, type: c.type, position: c.position })),
     dm_channels: store.dmChannels().map((c) => ({ id: c.id, recipient_id: c.recipientId ?? '' })),
     roles: store.allRoles().map((r) => ({ id: r.id, name: r.name, permissions: r.permissions, position: r.position, mentionable: r.mentionable, managed: r.managed, color: r.color })),
-    members: store.allMembers().map((m) => ({ id: m.user.id, username: m.user.username, bot: m.user.bot === true, roles: m.roles })),
+    members: memberPayloads(store).map((m) => ({ id: m.user.id, username: m.user.username, bot: m.user.bot === true, roles: m.roles })),
     commands: { global: commands.global, guild: commands.guilds[store.guildId] ?? [] },
     gateway: { url: deps.gatewayUrl(), sessions: gateway.describe() },
   };

@@ -1,13 +1,26 @@
 import { randomBytes } from 'node:crypto';
-import type { APIApplicationCommand, APIApplicationCommandOption, APIAttachment, APIMessage, APIUser } from 'discord.js';
+import {
+  ApplicationCommandType,
+  ApplicationIntegrationType,
+  InteractionContextType,
+  InteractionResponseType as Callback,
+  InteractionType,
+  Locale,
+  MessageFlags,
+  MessageType,
+  type APIAttachment,
+  type APIChatInputApplicationCommandGuildInteraction,
+  type APIMessage,
+  type APIUser,
+} from 'discord-api-types/v10';
+import { isObject } from '../shared/json.ts';
 import { ApiError, Errors } from './errors.ts';
+import { interactionOptions, type GivenOptions, type InteractionOptions } from './interaction-options.ts';
 import { validateMessage } from './limits.ts';
 import type { StoredMessage } from './message-log.ts';
+import { channelPayload, memberPayload } from './payloads.ts';
 import type { SnowflakeGenerator } from './snowflake.ts';
-import { MessageFlag, MessageType, type SandboxStore } from './store.ts';
-
-/** Interaction callback types (Discord's InteractionResponseType). */
-const Callback = { pong: 1, channelMessage: 4, deferredChannelMessage: 5, deferredUpdate: 6, updateMessage: 7, autocomplete: 8, modal: 9 } as const;
+import type { SandboxStore } from './store.ts';
 
 /** How long an interaction token stays usable for follow-ups, as on Discord. */
 const tokenLifetimeMs = 15 * 60 * 1000;
@@ -28,7 +41,7 @@ export interface InvokeRequest {
   command: string;
   member?: InvokeMember;
   /** `{ name: value }` (subcommands as nested objects) or Discord's option array. */
-  options?: Record<string, unknown> | unknown[];
+  options?: GivenOptions;
   channel_id?: string;
 }
 
@@ -86,10 +99,6 @@ export interface InteractionTimings {
   settleMs: number;
 }
 
-function isObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
-
 function view(stored: StoredMessage): ReplyView {
   const m = stored.message;
   return {
@@ -116,7 +125,7 @@ export class InteractionBroker {
     private readonly store: SandboxStore,
     private readonly ids: SnowflakeGenerator,
     private readonly timings: InteractionTimings,
-    private readonly dispatch: (payload: Record<string, unknown>) => number,
+    private readonly dispatch: (payload: APIChatInputApplicationCommandGuildInteraction) => number,
   ) {}
 
   /** The channel an interaction token answers in (for injected faults). */
@@ -141,40 +150,40 @@ export class InteractionBroker {
     if (memberSpec.roles !== undefined && (!Array.isArray(memberSpec.roles) || !memberSpec.roles.every((r) => typeof r === 'string' && knownRoles.has(r)))) {
       return { status: 400, result: { error: 'member.roles must be a list of the guild\'s role IDs (see GET /sandbox/state)' } };
     }
-    let options: { options?: unknown[]; resolved?: Record<string, Record<string, unknown>> };
+    let options: InteractionOptions;
     try {
-      options = this.buildOptions(command, request.options);
+      options = interactionOptions(this.store, command, request.options);
     } catch (err) {
       return { status: 400, result: { error: (err as Error).message } };
     }
-    const member = this.store.member(userId);
+    const member = memberPayload(this.store, userId);
     const permissions = memberSpec.permissions !== undefined ? String(memberSpec.permissions) : this.store.memberPermissions(userId).toString();
     const tracked = this.track(command.name, channelId, member.user);
-    const payload: Record<string, unknown> = {
+    const payload: APIChatInputApplicationCommandGuildInteraction = {
       id: tracked.id,
       application_id: this.store.applicationId,
-      type: 2,
+      type: InteractionType.ApplicationCommand,
       token: tracked.token,
       version: 1,
       data: {
         id: command.id,
         name: command.name,
-        type: 1,
+        type: ApplicationCommandType.ChatInput,
         ...(options.options && { options: options.options }),
         ...(options.resolved && { resolved: options.resolved }),
         ...('guild_id' in command && command.guild_id !== undefined && { guild_id: command.guild_id }),
       },
       guild_id: this.store.guildId,
-      guild: { id: this.store.guildId, locale: 'en-US', features: [] },
+      guild: { id: this.store.guildId, locale: Locale.EnglishUS, features: [] },
       channel_id: channelId,
-      channel: this.store.channelObject(channel),
+      channel: channelPayload(this.store, channel),
       member: { ...member, roles: memberSpec.roles ?? member.roles, permissions },
       app_permissions: this.store.memberPermissions(this.store.bot.id).toString(),
-      locale: 'en-US',
-      guild_locale: 'en-US',
+      locale: Locale.EnglishUS,
+      guild_locale: Locale.EnglishUS,
       entitlements: [],
-      authorizing_integration_owners: { 0: this.store.guildId },
-      context: 0,
+      authorizing_integration_owners: { [ApplicationIntegrationType.GuildInstall]: this.store.guildId },
+      context: InteractionContextType.Guild,
       attachment_size_limit: 10 * 1024 * 1024,
     };
     if (this.dispatch(payload) === 0) {
@@ -198,26 +207,26 @@ export class InteractionBroker {
     const flags = typeof data.flags === 'number' ? data.flags : 0;
     let message: StoredMessage | undefined;
     switch (body.type) {
-      case Callback.channelMessage: {
+      case Callback.ChannelMessageWithSource: {
         const input = validateMessage(data, { requireBody: true, hasFiles: attachments.length > 0 });
         message = this.store.createMessage(t.channelId, input, {
-          type: MessageType.chatInputCommand,
-          systemFlags: flags & MessageFlag.ephemeral,
+          type: MessageType.ChatInputCommand,
+          systemFlags: flags & MessageFlags.Ephemeral,
           webhookId: this.store.applicationId,
           interaction: { id: t.id, command: t.command, user: t.user },
           attachments,
         });
         break;
       }
-      case Callback.deferredChannelMessage:
+      case Callback.DeferredChannelMessageWithSource:
         message = this.store.createMessage(t.channelId, { content: '' }, {
-          type: MessageType.chatInputCommand,
-          systemFlags: (flags & MessageFlag.ephemeral) | MessageFlag.loading,
+          type: MessageType.ChatInputCommand,
+          systemFlags: (flags & MessageFlags.Ephemeral) | MessageFlags.Loading,
           webhookId: this.store.applicationId,
           interaction: { id: t.id, command: t.command, user: t.user },
         });
         break;
-      case Callback.modal:
+      case Callback.Modal:
         t.modal = data;
         break;
       default:
@@ -226,7 +235,7 @@ export class InteractionBroker {
         });
     }
     t.responseType = body.type;
-    t.ephemeral = (flags & MessageFlag.ephemeral) !== 0;
+    t.ephemeral = (flags & MessageFlags.Ephemeral) !== 0;
     if (message) t.originalId = message.message.id;
     this.notify(t);
     if (!withResponse) return { status: 204 };
@@ -235,8 +244,8 @@ export class InteractionBroker {
       body: {
         interaction: {
           id: t.id,
-          type: 2,
-          ...(message && { response_message_id: message.message.id, response_message_loading: body.type === Callback.deferredChannelMessage, response_message_ephemeral: t.ephemeral }),
+          type: InteractionType.ApplicationCommand,
+          ...(message && { response_message_id: message.message.id, response_message_loading: body.type === Callback.DeferredChannelMessageWithSource, response_message_ephemeral: t.ephemeral }),
         },
         resource: { type: body.type, ...(message && { message: message.message }) },
       },
@@ -249,8 +258,8 @@ export class InteractionBroker {
     const input = validateMessage(body, { requireBody: true, hasFiles: attachments.length > 0 });
     const flags = input.flags ?? 0;
     const message = this.store.createMessage(t.channelId, input, {
-      type: MessageType.chatInputCommand,
-      systemFlags: flags & MessageFlag.ephemeral,
+      type: MessageType.ChatInputCommand,
+      systemFlags: flags & MessageFlags.Ephemeral,
       webhookId: this.store.applicationId,
       interaction: { id: t.id, command: t.command, user: t.user },
       attachments,
@@ -272,8 +281,8 @@ export class InteractionBroker {
     const id = this.resolveId(t, messageId);
     const input = validateMessage(body, { requireBody: false });
     const current = this.store.message(t.channelId, id, true);
-    const wasLoading = ((current.message.flags ?? 0) & MessageFlag.loading) !== 0;
-    const stored = this.store.editMessage(t.channelId, id, input, { clearFlags: MessageFlag.loading, ...(attachments && attachments.length > 0 && { attachments }) });
+    const wasLoading = ((current.message.flags ?? 0) & MessageFlags.Loading) !== 0;
+    const stored = this.store.editMessage(t.channelId, id, input, { clearFlags: MessageFlags.Loading, ...(attachments && attachments.length > 0 && { attachments }) });
     // Filling in a deferred response is its first content, not an edit, as on Discord.
     if (wasLoading) stored.message.edited_timestamp = null;
     this.notify(t);
@@ -372,13 +381,13 @@ export class InteractionBroker {
   private loading(t: Tracked): boolean {
     if (t.originalId === undefined) return false;
     const original = this.store.findChannel(t.channelId)?.log.get(t.originalId);
-    return original !== undefined && ((original.message.flags ?? 0) & MessageFlag.loading) !== 0;
+    return original !== undefined && ((original.message.flags ?? 0) & MessageFlags.Loading) !== 0;
   }
 
   private async outcome(t: Tracked): Promise<InvokeResult> {
     const started = Date.now();
     const acked = await this.waitUntil(t, () => t.responseType !== null, this.timings.ackTimeoutMs);
-    if (acked && t.responseType === Callback.deferredChannelMessage) {
+    if (acked && t.responseType === Callback.DeferredChannelMessageWithSource) {
       await this.waitUntil(t, () => !this.loading(t), this.timings.replyTimeoutMs - (Date.now() - started));
     }
     if (acked) {
@@ -404,7 +413,7 @@ export class InteractionBroker {
       channel_id: t.channelId,
       acknowledged: acked,
       response_type: t.responseType,
-      deferred: t.responseType === Callback.deferredChannelMessage,
+      deferred: t.responseType === Callback.DeferredChannelMessageWithSource,
       ephemeral: t.ephemeral,
       reply: original ? view(original) : null,
       followUps: t.followUpIds.map((id) => log?.get(id)).filter((m): m is StoredMessage => m !== undefined).map(view),
@@ -413,101 +422,5 @@ export class InteractionBroker {
     if (!acked) result.error = 'The application did not respond';
     else if (this.loading(t)) result.error = 'The deferred reply was not edited in time';
     return result;
-  }
-
-  private buildOptions(command: APIApplicationCommand, given: InvokeRequest['options']): { options?: unknown[]; resolved?: Record<string, Record<string, unknown>> } {
-    const resolved: Record<string, Record<string, unknown>> = {};
-    const defs = (command.options ?? []) as APIApplicationCommandOption[];
-    if (given === undefined || given === null) {
-      this.checkRequired(defs, []);
-      return {};
-    }
-    const options = Array.isArray(given) ? this.fromArray(defs, given, resolved) : this.fromObject(defs, given, resolved);
-    return { options, ...(Object.keys(resolved).length > 0 && { resolved }) };
-  }
-
-  private checkRequired(defs: APIApplicationCommandOption[], names: string[]): void {
-    for (const def of defs) {
-      if ('required' in def && def.required === true && !names.includes(def.name)) throw new Error(`option "${def.name}" is required`);
-    }
-  }
-
-  private fromArray(defs: APIApplicationCommandOption[], given: unknown[], resolved: Record<string, Record<string, unknown>>): unknown[] {
-    const asObject: Record<string, unknown> = {};
-    for (const item of given) {
-      if (!isObject(item) || typeof item.name !== 'string') throw new Error('each option must be an object with a name');
-      asObject[item.name] = 'options' in item && Array.isArray(item.options) ? item.options : item.value;
-    }
-    return this.fromObject(defs, asObject, resolved);
-  }
-
-  private fromObject(defs: APIApplicationCommandOption[], given: Record<string, unknown>, resolved: Record<string, Record<string, unknown>>): unknown[] {
-    const out: unknown[] = [];
-    for (const [name, value] of Object.entries(given)) {
-      const def = defs.find((d) => d.name === name);
-      if (!def) throw new Error(`the command has no option "${name}" (it has: ${defs.map((d) => d.name).join(', ') || 'none'})`);
-      if (def.type === 1 || def.type === 2) {
-        const nestedDefs = ('options' in def ? def.options : undefined) ?? [];
-        const nested = Array.isArray(value)
-          ? this.fromArray(nestedDefs as APIApplicationCommandOption[], value, resolved)
-          : this.fromObject(nestedDefs as APIApplicationCommandOption[], isObject(value) ? value : {}, resolved);
-        out.push({ type: def.type, name, options: nested });
-        continue;
-      }
-      out.push({ type: def.type, name, value: this.coerce(def, value, resolved) });
-    }
-    if (!out.some((o) => isObject(o) && (o.type === 1 || o.type === 2))) this.checkRequired(defs, Object.keys(given));
-    return out;
-  }
-
-  private coerce(def: APIApplicationCommandOption, value: unknown, resolved: Record<string, Record<string, unknown>>): unknown {
-    const put = (kind: string, id: string, data: unknown): void => {
-      (resolved[kind] ??= {})[id] = data;
-    };
-    switch (def.type) {
-      case 3:
-        return String(value);
-      case 4:
-        if (typeof value !== 'number' || !Number.isInteger(value)) throw new Error(`option "${def.name}" must be an integer`);
-        return value;
-      case 10:
-        if (typeof value !== 'number') throw new Error(`option "${def.name}" must be a number`);
-        return value;
-      case 5:
-        if (typeof value !== 'boolean') throw new Error(`option "${def.name}" must be true or false`);
-        return value;
-      case 6:
-      case 7:
-      case 8:
-      case 9: {
-        const id = String(value);
-        const asUser = (): boolean => {
-          if (!this.store.allUsers().some((u) => u.id === id)) return false;
-          put('users', id, this.store.user(id));
-          if (this.store.isMember(id)) {
-            const { user: _user, deaf: _deaf, mute: _mute, ...member } = this.store.member(id);
-            put('members', id, { ...member, permissions: this.store.memberPermissions(id).toString() });
-          }
-          return true;
-        };
-        const asRole = (): boolean => {
-          if (!this.store.allRoles().some((r) => r.id === id)) return false;
-          put('roles', id, this.store.role(id));
-          return true;
-        };
-        const asChannel = (): boolean => {
-          const c = this.store.findChannel(id);
-          if (!c) return false;
-          const { id: cid, type, name } = this.store.channelObject(c) as { id: string; type: number; name?: string };
-          put('channels', id, { id: cid, type, name, permissions: this.store.memberPermissions(this.store.bot.id).toString() });
-          return true;
-        };
-        const ok = def.type === 6 ? asUser() : def.type === 7 ? asChannel() : def.type === 8 ? asRole() : asUser() || asRole();
-        if (!ok) throw new Error(`option "${def.name}": no such ${def.type === 7 ? 'channel' : def.type === 8 ? 'role' : 'user'} ${id}`);
-        return id;
-      }
-      default:
-        return value;
-    }
   }
 }

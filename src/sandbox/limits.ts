@@ -1,4 +1,5 @@
 import type { APIEmbed } from 'discord.js';
+import { isObject } from '../shared/json.ts';
 import { Errors, FormErrors } from './errors.ts';
 
 /** Discord's message limits, in characters (Unicode code points, as Discord counts them). */
@@ -48,10 +49,6 @@ export function charLength(text: string): number {
     if (c >= 0xd800 && c <= 0xdbff) surrogates += 1;
   }
   return text.length - surrogates;
-}
-
-function isObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
 function maxLength(errors: FormErrors, path: Path, text: string, max: number): void {

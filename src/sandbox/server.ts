@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { GatewayDispatchEvents } from 'discord-api-types/v10';
 import type { Logger } from 'pino';
 import { createLogger, moduleLogger } from '../observability/logger.ts';
 import { RestApi } from './api.ts';
@@ -150,7 +151,7 @@ export class SandboxServer {
         replyTimeoutMs: options.interactions?.replyTimeoutMs ?? 15_000,
         settleMs: options.interactions?.settleMs ?? 300,
       },
-      (payload) => this.gateway.dispatch('INTERACTION_CREATE', payload, 0, this.store.guildId),
+      (payload) => this.gateway.dispatch(GatewayDispatchEvents.InteractionCreate, payload, 0, this.store.guildId),
     );
     this.feed = new LiveFeed(this.store);
     const attachments = new AttachmentStore(options.maxAttachmentBytes ?? 64 * 1024 * 1024, ids, () => this.address?.url ?? '');

@@ -1,39 +1,46 @@
 import { EventEmitter } from 'node:events';
-import type { APIAttachment, APIGuildMember, APIMessage, APIRole, APIUser } from 'discord.js';
+import {
+  ApplicationCommandType,
+  ApplicationIntegrationType,
+  ChannelType,
+  InteractionType,
+  MessageFlags,
+  MessageReferenceType,
+  MessageType,
+  PermissionFlagsBits,
+  type APIApplicationCommandInteractionMetadata,
+  type APIAttachment,
+  type APIMessage,
+  type APIRole,
+  type APIUser,
+} from 'discord-api-types/v10';
 import { CommandRegistry } from './commands.ts';
 import { Errors, FormErrors } from './errors.ts';
 import type { MessageInput } from './limits.ts';
 import { resolveMentions, type MentionRecord } from './mentions.ts';
 import { MessageLog, type StoredMessage } from './message-log.ts';
+import { noFlags } from './payloads.ts';
 import { timestampOf, type SnowflakeGenerator } from './snowflake.ts';
 
-/** Permission bits the sandbox itself looks at. */
-export const Permission = {
-  administrator: 1n << 3n,
-  mentionEveryone: 1n << 17n,
-} as const;
+// What a fresh guild's @everyone can do.
+const everyonePermissions =
+  PermissionFlagsBits.CreateInstantInvite |
+  PermissionFlagsBits.AddReactions |
+  PermissionFlagsBits.ViewChannel |
+  PermissionFlagsBits.SendMessages |
+  PermissionFlagsBits.EmbedLinks |
+  PermissionFlagsBits.AttachFiles |
+  PermissionFlagsBits.ReadMessageHistory |
+  PermissionFlagsBits.ChangeNickname |
+  PermissionFlagsBits.UseApplicationCommands;
 
-// What a fresh guild's @everyone can do: view, send, embed, attach, history, react, invite,
-// change nickname, use application commands.
-const everyonePermissions = (1n << 0n) | (1n << 6n) | (1n << 10n) | (1n << 11n) | (1n << 14n) | (1n << 15n) | (1n << 16n) | (1n << 26n) | (1n << 31n);
-
-/** Message types the sandbox produces. */
-export const MessageType = { default: 0, reply: 19, chatInputCommand: 20 } as const;
-
-/** Message flags the sandbox reads or sets. */
-export const MessageFlag = {
-  suppressEmbeds: 1 << 2,
-  ephemeral: 1 << 6,
-  loading: 1 << 7,
-  suppressNotifications: 1 << 12,
-  componentsV2: 1 << 15,
-} as const;
-const settableFlags = MessageFlag.suppressEmbeds | MessageFlag.suppressNotifications | MessageFlag.componentsV2;
+// Flags a message payload may set; the rest are the sandbox's to set (ephemeral, loading).
+const settableFlags = MessageFlags.SuppressEmbeds | MessageFlags.SuppressNotifications | MessageFlags.IsComponentsV2;
 
 /** A channel the sandbox hosts: a guild text channel or a DM. */
 export interface SandboxChannel {
   id: string;
-  type: 0 | 1;
+  type: ChannelType.GuildText | ChannelType.DM;
   name: string;
   position: number;
   guildId?: string;
@@ -54,7 +61,7 @@ export interface StoreOptions {
 
 /** Options for creating a message beyond its validated payload. */
 export interface CreateMessageOptions {
-  type?: number;
+  type?: MessageType;
   /** System flags (ephemeral, loading) set by the sandbox rather than the payload. */
   systemFlags?: number;
   webhookId?: string;
@@ -72,22 +79,21 @@ export interface StoreEvents {
   commandsUpdate: [{ guildId: string | null }];
 }
 
-interface Member {
-  userId: string;
-  roles: string[];
-  joinedAt: string;
-  nick: string | null;
+/** A guild member as the store keeps it; payloads.ts turns it into Discord's member object. */
+export interface MemberRecord {
+  readonly userId: string;
+  readonly roles: string[];
+  readonly joinedAt: string;
+  readonly nick: string | null;
 }
 
-function isoFromMs(ms: number): string {
+/** A time as Discord writes it: ISO 8601 with microseconds and an explicit +00:00. */
+export function isoFromMs(ms: number): string {
   return new Date(ms).toISOString().replace('Z', '000+00:00');
 }
 
-// discord-api-types declares flags as enums without a 0 member; an empty bit set is 0 on the wire.
-const noUserFlags = 0 as NonNullable<APIUser['flags']>;
-
 function user(id: string, username: string, bot = false): APIUser {
-  return { id, username, discriminator: '0', global_name: bot ? null : username, avatar: null, bot, flags: noUserFlags, public_flags: noUserFlags, banner: null, accent_color: null };
+  return { id, username, discriminator: '0', global_name: bot ? null : username, avatar: null, bot, flags: noFlags, public_flags: noFlags, banner: null, accent_color: null };
 }
 
 /**
@@ -103,9 +109,10 @@ export class SandboxStore extends EventEmitter<StoreEvents> {
   readonly commands: CommandRegistry;
   private readonly users = new Map<string, APIUser>();
   private readonly roles = new Map<string, APIRole>();
-  private readonly members = new Map<string, Member>();
+  private readonly members = new Map<string, MemberRecord>();
   private readonly channels = new Map<string, SandboxChannel>();
-  private readonly createdAt = Date.now();
+  /** When the guild was created (the sandbox started), ms since the epoch. */
+  readonly createdAt = Date.now();
 
   constructor(private readonly options: StoreOptions) {
     super();
@@ -133,12 +140,12 @@ export class SandboxStore extends EventEmitter<StoreEvents> {
       permissions: permissions.toString(),
       managed: false,
       mentionable: false,
-      flags: 0 as APIRole['flags'],
+      flags: noFlags,
       ...extra,
     });
     const everyone = role(this.guildId, '@everyone', everyonePermissions);
-    const admin = role(ids.next(), 'admin', Permission.administrator, { position: 3, color: 0xe67e22, colors: { primary_color: 0xe67e22, secondary_color: null, tertiary_color: null }, hoist: true });
-    const botRole = role(ids.next(), options.botName, Permission.administrator, { position: 2, managed: true, tags: { bot_id: this.bot.id } });
+    const admin = role(ids.next(), 'admin', PermissionFlagsBits.Administrator, { position: 3, color: 0xe67e22, colors: { primary_color: 0xe67e22, secondary_color: null, tertiary_color: null }, hoist: true });
+    const botRole = role(ids.next(), options.botName, PermissionFlagsBits.Administrator, { position: 2, managed: true, tags: { bot_id: this.bot.id } });
     const oncall = role(ids.next(), 'oncall', 0n, { position: 1, mentionable: true, color: 0x3498db, colors: { primary_color: 0x3498db, secondary_color: null, tertiary_color: null } });
     for (const r of [everyone, admin, botRole, oncall]) this.roles.set(r.id, r);
 
@@ -155,7 +162,7 @@ export class SandboxStore extends EventEmitter<StoreEvents> {
       if (names.has(c.name) || (c.id !== undefined && this.channels.has(c.id))) continue;
       names.add(c.name);
       const id = c.id ?? ids.next();
-      this.channels.set(id, { id, type: 0, name: c.name, position: this.channels.size, guildId: this.guildId, log: new MessageLog(options.maxMessagesPerChannel) });
+      this.channels.set(id, { id, type: ChannelType.GuildText, name: c.name, position: this.channels.size, guildId: this.guildId, log: new MessageLog(options.maxMessagesPerChannel) });
     }
     this.commands = new CommandRegistry(this.applicationId, ids, (guildId) => this.emit('commandsUpdate', { guildId }));
   }
@@ -191,29 +198,16 @@ export class SandboxStore extends EventEmitter<StoreEvents> {
     return this.members.has(userId);
   }
 
-  /** A member as the API returns it (404 Unknown Member when missing). */
-  member(userId: string): APIGuildMember {
+  /** A member's record (404 Unknown Member when missing). */
+  member(userId: string): MemberRecord {
     const m = this.members.get(userId);
     if (!m) throw Errors.unknownMember();
-    return {
-      user: this.user(userId),
-      nick: m.nick,
-      avatar: null,
-      banner: null,
-      roles: [...m.roles],
-      joined_at: m.joinedAt,
-      premium_since: null,
-      deaf: false,
-      mute: false,
-      flags: 0 as APIGuildMember['flags'],
-      pending: false,
-      communication_disabled_until: null,
-    };
+    return m;
   }
 
-  /** Every member, as the API returns them. */
-  allMembers(): APIGuildMember[] {
-    return [...this.members.keys()].map((id) => this.member(id));
+  /** Every member's record, in the order they joined. */
+  allMembers(): MemberRecord[] {
+    return [...this.members.values()];
   }
 
   /** The member's permissions: the union of @everyone and its roles' (everything for administrators). */
@@ -221,7 +215,7 @@ export class SandboxStore extends EventEmitter<StoreEvents> {
     const m = this.members.get(userId);
     let bits = BigInt(this.role(this.guildId).permissions);
     for (const id of m?.roles ?? []) bits |= BigInt(this.roles.get(id)?.permissions ?? '0');
-    return (bits & Permission.administrator) !== 0n ? (1n << 53n) - 1n : bits;
+    return (bits & PermissionFlagsBits.Administrator) !== 0n ? (1n << 53n) - 1n : bits;
   }
 
   /** Gives a member a role. */
@@ -255,87 +249,19 @@ export class SandboxStore extends EventEmitter<StoreEvents> {
     if (guildId !== this.guildId) throw Errors.unknownGuild();
   }
 
-  /** The guild object as GET /guilds/{id} returns it. */
-  guild(withCounts = false): Record<string, unknown> {
-    const general = [...this.channels.values()].find((c) => c.type === 0 && c.name === 'general');
-    const base: Record<string, unknown> = {
-      id: this.guildId,
-      name: this.guildName,
-      icon: null,
-      icon_hash: null,
-      splash: null,
-      discovery_splash: null,
-      banner: null,
-      description: null,
-      owner_id: this.ownerId,
-      region: 'deprecated',
-      afk_channel_id: null,
-      afk_timeout: 300,
-      widget_enabled: false,
-      widget_channel_id: null,
-      verification_level: 0,
-      default_message_notifications: 1,
-      explicit_content_filter: 0,
-      roles: this.allRoles(),
-      emojis: [],
-      stickers: [],
-      features: [],
-      mfa_level: 0,
-      application_id: null,
-      system_channel_id: general?.id ?? null,
-      system_channel_flags: 0,
-      rules_channel_id: null,
-      public_updates_channel_id: null,
-      safety_alerts_channel_id: null,
-      max_presences: null,
-      max_members: 500_000,
-      vanity_url_code: null,
-      premium_tier: 0,
-      premium_subscription_count: 0,
-      preferred_locale: 'en-US',
-      max_video_channel_users: 25,
-      max_stage_video_channel_users: 50,
-      nsfw_level: 0,
-      nsfw: false,
-      premium_progress_bar_enabled: false,
-      incidents_data: null,
-    };
-    if (withCounts) {
-      base.approximate_member_count = this.members.size;
-      base.approximate_presence_count = 0;
-    }
-    return base;
-  }
-
-  /** The guild as the gateway's GUILD_CREATE carries it: with channels, members and counts. */
-  guildCreate(): Record<string, unknown> {
-    return {
-      ...this.guild(),
-      joined_at: this.member(this.bot.id).joined_at,
-      large: false,
-      unavailable: false,
-      member_count: this.members.size,
-      voice_states: [],
-      members: this.allMembers(),
-      channels: this.guildChannels().map((c) => this.channelObject(c)),
-      threads: [],
-      presences: [],
-      stage_instances: [],
-      guild_scheduled_events: [],
-      soundboard_sounds: [],
-      embedded_activities: [],
-      lazy: true,
-    };
+  /** The guild's system channel (where Discord posts join messages): #general. */
+  systemChannel(): SandboxChannel | undefined {
+    return this.guildChannels().find((c) => c.name === 'general');
   }
 
   /** The guild's text channels, by position. */
   guildChannels(): SandboxChannel[] {
-    return [...this.channels.values()].filter((c) => c.type === 0).sort((a, b) => a.position - b.position);
+    return [...this.channels.values()].filter((c) => c.type === ChannelType.GuildText).sort((a, b) => a.position - b.position);
   }
 
   /** The DM channels opened so far. */
   dmChannels(): SandboxChannel[] {
-    return [...this.channels.values()].filter((c) => c.type === 1);
+    return [...this.channels.values()].filter((c) => c.type === ChannelType.DM);
   }
 
   /** A channel (guild or DM) by ID, or undefined. */
@@ -350,34 +276,13 @@ export class SandboxStore extends EventEmitter<StoreEvents> {
     return found;
   }
 
-  /** The channel object as the API returns it. */
-  channelObject(c: SandboxChannel): Record<string, unknown> {
-    if (c.type === 1) {
-      return { id: c.id, type: 1, last_message_id: c.log.lastId(), flags: 0, recipients: [this.user(c.recipientId ?? '')] };
-    }
-    return {
-      id: c.id,
-      type: 0,
-      guild_id: c.guildId,
-      name: c.name,
-      position: c.position,
-      permission_overwrites: [],
-      parent_id: null,
-      topic: null,
-      nsfw: false,
-      last_message_id: c.log.lastId(),
-      rate_limit_per_user: 0,
-      flags: 0,
-    };
-  }
-
   /** The DM channel with a user, created on first use as Discord does. */
   dmChannel(recipientId: string): SandboxChannel {
     this.user(recipientId);
-    const existing = [...this.channels.values()].find((c) => c.type === 1 && c.recipientId === recipientId);
+    const existing = [...this.channels.values()].find((c) => c.type === ChannelType.DM && c.recipientId === recipientId);
     if (existing) return existing;
     const id = this.options.ids.next();
-    const created: SandboxChannel = { id, type: 1, name: `dm-${this.user(recipientId).username}`, position: 0, recipientId, log: new MessageLog(this.options.maxMessagesPerChannel) };
+    const created: SandboxChannel = { id, type: ChannelType.DM, name: `dm-${this.user(recipientId).username}`, position: 0, recipientId, log: new MessageLog(this.options.maxMessagesPerChannel) };
     this.channels.set(id, created);
     return created;
   }
@@ -414,7 +319,7 @@ export class SandboxStore extends EventEmitter<StoreEvents> {
       attachments: opts.attachments ?? [],
       embeds: input.embeds ?? [],
       pinned: false,
-      type: (opts.type ?? (referenced ? MessageType.reply : MessageType.default)) as APIMessage['type'],
+      type: opts.type ?? (referenced ? MessageType.Reply : MessageType.Default),
       flags,
       components: (input.components ?? []) as APIMessage['components'],
     };
@@ -424,26 +329,28 @@ export class SandboxStore extends EventEmitter<StoreEvents> {
       message.application_id = this.applicationId;
     }
     if (referenced) {
-      message.message_reference = { type: 0, message_id: referenced.message.id, channel_id: channel.id, ...(channel.guildId !== undefined && { guild_id: channel.guildId }) };
+      message.message_reference = { type: MessageReferenceType.Default, message_id: referenced.message.id, channel_id: channel.id, ...(channel.guildId !== undefined && { guild_id: channel.guildId }) };
       message.referenced_message = referenced.message;
     }
     if (opts.interaction) {
       const { id: interactionId, command, user: invoker } = opts.interaction;
-      message.interaction_metadata = {
+      // Discord also sends the command's name and type, which discord-api-types does not declare.
+      const metadata: APIApplicationCommandInteractionMetadata & { name: string; command_type: ApplicationCommandType } = {
         id: interactionId,
-        type: 2,
+        type: InteractionType.ApplicationCommand,
         user: invoker,
-        authorizing_integration_owners: { 0: channel.guildId ?? '0' },
+        authorizing_integration_owners: { [ApplicationIntegrationType.GuildInstall]: channel.guildId ?? '0' },
         name: command,
-        command_type: 1,
-      } as APIMessage['interaction_metadata'];
-      message.interaction = { id: interactionId, type: 2, name: command, user: invoker } as APIMessage['interaction'];
+        command_type: ApplicationCommandType.ChatInput,
+      };
+      message.interaction_metadata = metadata;
+      message.interaction = { id: interactionId, type: InteractionType.ApplicationCommand, name: command, user: invoker };
     }
     const stored: StoredMessage = {
       message,
       ...(channel.guildId !== undefined && { guildId: channel.guildId }),
       pinged,
-      ephemeral: (flags & MessageFlag.ephemeral) !== 0,
+      ephemeral: (flags & MessageFlags.Ephemeral) !== 0,
       ...(opts.interaction && { interaction: { id: opts.interaction.id, command: opts.interaction.command } }),
       receivedAt: Date.now(),
     };
@@ -476,7 +383,7 @@ export class SandboxStore extends EventEmitter<StoreEvents> {
     m.components = next.components as APIMessage['components'];
     m.attachments = attachments;
     if (input.flags !== undefined) {
-      m.flags = ((m.flags ?? 0) & ~MessageFlag.suppressEmbeds) | (input.flags & MessageFlag.suppressEmbeds);
+      m.flags = ((m.flags ?? 0) & ~MessageFlags.SuppressEmbeds) | (input.flags & MessageFlags.SuppressEmbeds);
     }
     if (opts.clearFlags) m.flags = (m.flags ?? 0) & ~opts.clearFlags;
     if (input.content !== undefined || input.allowedMentions !== undefined) {
@@ -518,8 +425,8 @@ export class SandboxStore extends EventEmitter<StoreEvents> {
   }
 
   private pings(channel: SandboxChannel, content: string, input: MessageInput, repliedUserId: string | undefined): MentionRecord {
-    const authorPermissions = channel.type === 0 ? this.memberPermissions(this.bot.id) : 0n;
-    const canMentionEveryone = channel.type === 0 && (authorPermissions & Permission.mentionEveryone) !== 0n;
+    const authorPermissions = channel.type === ChannelType.GuildText ? this.memberPermissions(this.bot.id) : 0n;
+    const canMentionEveryone = channel.type === ChannelType.GuildText && (authorPermissions & PermissionFlagsBits.MentionEveryone) !== 0n;
     return resolveMentions(content, input.allowedMentions, {
       isUser: (id) => this.users.has(id),
       canPingRole: (id) => {

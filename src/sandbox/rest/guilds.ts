@@ -1,4 +1,5 @@
 import { Errors } from '../errors.ts';
+import { channelPayload, guildPayload, memberPayload, memberPayloads } from '../payloads.ts';
 import type { RouteDef } from '../router.ts';
 import { intParam, noContent, ok, snowflakeParam, type RestDeps } from './deps.ts';
 
@@ -16,13 +17,13 @@ export function guildRoutes({ store }: RestDeps): RouteDef[] {
     return { userId: params.user_id ?? '', roleId };
   };
   return [
-    { method: 'GET', path: '/guilds/:guild_id', auth: 'bot', limit: 'route', handler: ({ params, query }) => (guild(params), ok(store.guild(query.get('with_counts') === 'true'))) },
+    { method: 'GET', path: '/guilds/:guild_id', auth: 'bot', limit: 'route', handler: ({ params, query }) => (guild(params), ok(guildPayload(store, query.get('with_counts') === 'true'))) },
     {
       method: 'GET',
       path: '/guilds/:guild_id/channels',
       auth: 'bot',
       limit: 'route',
-      handler: ({ params }) => (guild(params), ok(store.guildChannels().map((c) => store.channelObject(c)))),
+      handler: ({ params }) => (guild(params), ok(store.guildChannels().map((c) => channelPayload(store, c)))),
     },
     { method: 'GET', path: '/guilds/:guild_id/roles', auth: 'bot', limit: 'route', handler: ({ params }) => (guild(params), ok(store.allRoles())) },
     {
@@ -34,7 +35,7 @@ export function guildRoutes({ store }: RestDeps): RouteDef[] {
         guild(params);
         const limit = intParam(query, 'limit', 1, 1000, 1);
         const after = BigInt(snowflakeParam(query, 'after') ?? '0');
-        const members = store.allMembers().filter((m) => BigInt(m.user.id) > after).sort((a, b) => (BigInt(a.user.id) < BigInt(b.user.id) ? -1 : 1));
+        const members = memberPayloads(store).filter((m) => BigInt(m.user.id) > after).sort((a, b) => (BigInt(a.user.id) < BigInt(b.user.id) ? -1 : 1));
         return ok(members.slice(0, limit));
       },
     },
@@ -47,10 +48,10 @@ export function guildRoutes({ store }: RestDeps): RouteDef[] {
         guild(params);
         const limit = intParam(query, 'limit', 1, 1000, 1);
         const q = (query.get('query') ?? '').toLowerCase();
-        return ok(store.allMembers().filter((m) => m.user.username.toLowerCase().startsWith(q)).slice(0, limit));
+        return ok(memberPayloads(store).filter((m) => m.user.username.toLowerCase().startsWith(q)).slice(0, limit));
       },
     },
-    { method: 'GET', path: '/guilds/:guild_id/members/:user_id', auth: 'bot', limit: 'route', handler: ({ params }) => (guild(params), ok(store.member(params.user_id ?? ''))) },
+    { method: 'GET', path: '/guilds/:guild_id/members/:user_id', auth: 'bot', limit: 'route', handler: ({ params }) => (guild(params), ok(memberPayload(store, params.user_id ?? ''))) },
     {
       method: 'PUT',
       path: '/guilds/:guild_id/members/:user_id/roles/:role_id',

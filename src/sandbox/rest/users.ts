@@ -1,4 +1,5 @@
 import { FormErrors } from '../errors.ts';
+import { channelPayload } from '../payloads.ts';
 import type { RouteDef } from '../router.ts';
 import { ok, type RestDeps } from './deps.ts';
 
@@ -27,7 +28,7 @@ export function userRoutes({ store }: RestDeps): RouteDef[] {
           errors.add(['recipient_id'], 'BASE_TYPE_REQUIRED', 'This field is required');
           errors.throwIfAny();
         }
-        return ok(store.channelObject(store.dmChannel(String(recipient))));
+        return ok(channelPayload(store, store.dmChannel(String(recipient))));
       },
     },
   ];
