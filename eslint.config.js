@@ -13,6 +13,14 @@ export default tseslint.config(
     },
   },
   {
+    // The sandbox page's script runs in the browser (checked by src/sandbox/page/tsconfig.json).
+    files: ['src/sandbox/page/**/*.js'],
+    languageOptions: {
+      sourceType: 'module',
+      globals: { document: 'readonly', window: 'readonly', location: 'readonly', fetch: 'readonly', EventSource: 'readonly' },
+    },
+  },
+  {
     // The CLI, benchmarks and examples talk to a person on stdout.
     files: ['src/cli/**', 'bench/**', 'examples/**', 'bin/**'],
     rules: { 'no-console': 'off' },

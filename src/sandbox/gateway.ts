@@ -17,6 +17,7 @@ import {
   type GatewayIdentifyData,
 } from 'discord-api-types/v10';
 import { WebSocketServer, type RawData, type WebSocket } from 'ws';
+import type { GatewaySessionView } from './inspection.ts';
 import type { StoredMessage } from './message-log.ts';
 import { guildCreatePayload, memberPayload, memberPayloads, noFlags } from './payloads.ts';
 import type { SandboxStats } from './stats.ts';
@@ -147,7 +148,7 @@ export class Gateway {
   }
 
   /** Sessions, for GET /sandbox/state. */
-  describe(): { session_id: string; connected: boolean; intents: number; seq: number; shard: [number, number] }[] {
+  describe(): GatewaySessionView[] {
     return [...this.sessions.values()].map((s) => ({ session_id: s.id, connected: s.connection !== undefined, intents: s.intents, seq: s.seq, shard: s.shard }));
   }
 

@@ -3,26 +3,14 @@ import { readRaw } from './body.ts';
 import { ApiError } from './errors.ts';
 import { faultStatuses, type FaultInjector, type FaultStatus } from './faults.ts';
 import type { Gateway } from './gateway.ts';
+import type { MessageView, SandboxState } from './inspection.ts';
 import type { InteractionBroker, InvokeRequest } from './interactions.ts';
 import type { LiveFeed } from './live-feed.ts';
 import { sendJson } from './respond.ts';
 import type { SandboxStats } from './stats.ts';
 import type { SandboxStore } from './store.ts';
-import { messageView, type MessageView } from './views.ts';
+import { messageView } from './views.ts';
 import { memberPayloads } from './payloads.ts';
-
-/** What GET /sandbox/state returns. */
-export interface SandboxState {
-  guild: { id: string; name: string; owner_id: string };
-  application: { id: string; name: string };
-  bot: { id: string; username: string };
-  channels: { id: string; name: string; type: number; position: number }[];
-  dm_channels: { id: string; recipient_id: string }[];
-  roles: { id: string; name: string; permissions: string; position: number; mentionable: boolean; managed: boolean; color: number }[];
-  members: { id: string; username: string; bot: boolean; roles: string[] }[];
-  commands: { global: unknown[]; guild: unknown[] };
-  gateway: { url: string; sessions: ReturnType<Gateway['describe']> };
-}
 
 /** What the inspection API needs. */
 export interface InspectDeps {

@@ -1,12 +1,5 @@
+import type { MentionRecord } from './inspection.ts';
 import type { AllowedMentions } from './limits.ts';
-
-/** Who a message would have pinged, after `allowed_mentions` was applied. */
-export interface MentionRecord {
-  users: string[];
-  roles: string[];
-  everyone: boolean;
-  here: boolean;
-}
 
 /** The mentions written in a message's content, before `allowed_mentions` is applied. */
 export interface ParsedMentions {

@@ -1,5 +1,5 @@
 import type { APIMessage } from 'discord.js';
-import type { MentionRecord } from './mentions.ts';
+import type { MentionRecord } from './inspection.ts';
 
 /** A message as the sandbox keeps it: the API object plus what only the sandbox knows. */
 export interface StoredMessage {

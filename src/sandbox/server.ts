@@ -1,4 +1,3 @@
-import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { GatewayDispatchEvents } from 'discord-api-types/v10';
@@ -8,10 +7,11 @@ import { RestApi } from './api.ts';
 import { AttachmentStore } from './attachments.ts';
 import { FaultInjector, type FaultStatus } from './faults.ts';
 import { Gateway } from './gateway.ts';
-import { handleInspect, stateOf, type SandboxState } from './inspect.ts';
+import { handleInspect, stateOf } from './inspect.ts';
+import type { MessageView, SandboxState } from './inspection.ts';
 import { InteractionBroker, type InvokeRequest, type InvokeResult } from './interactions.ts';
 import { LiveFeed } from './live-feed.ts';
-import { pagePolicy, renderPage } from './page.ts';
+import { loadPage, pagePolicy, type PageAsset } from './page.ts';
 import { RateLimiter } from './rate-limits.ts';
 import { sendJson, sendText } from './respond.ts';
 import { applicationRoutes } from './rest/applications.ts';
@@ -27,7 +27,7 @@ import { SnowflakeGenerator } from './snowflake.ts';
 import { SandboxStats } from './stats.ts';
 import { SandboxStore } from './store.ts';
 import { generateBotToken } from './token.ts';
-import { messageView, type MessageView } from './views.ts';
+import { messageView } from './views.ts';
 
 /** Rate limits the sandbox enforces; the defaults are Discord's. */
 export interface SandboxRateLimits {
@@ -116,6 +116,7 @@ export class SandboxServer {
   private readonly feed: LiveFeed;
   private readonly rest: RestApi;
   private readonly http: Server;
+  private readonly page = loadPage();
   private address: SandboxAddress | undefined;
 
   constructor(options: SandboxOptions = {}) {
@@ -288,10 +289,10 @@ export class SandboxServer {
       if (!file) return sendText(res, 404, 'Not Found\n', 'text/plain');
       return sendText(res, 200, file.data, file.contentType, { 'X-Content-Type-Options': 'nosniff', 'Content-Security-Policy': "default-src 'none'; sandbox", 'Content-Disposition': 'inline' });
     }
-    if (segments.length === 0 && method === 'GET') {
-      const nonce = randomBytes(16).toString('base64');
-      return sendText(res, 200, renderPage(nonce), 'text/html; charset=utf-8', {
-        'Content-Security-Policy': pagePolicy(nonce),
+    const asset = method === 'GET' ? this.pageAsset(segments) : undefined;
+    if (asset) {
+      return sendText(res, 200, asset.body, asset.contentType, {
+        'Content-Security-Policy': pagePolicy,
         'X-Content-Type-Options': 'nosniff',
         'Referrer-Policy': 'no-referrer',
         'Cache-Control': 'no-store',
@@ -299,5 +300,12 @@ export class SandboxServer {
     }
     if (segments[0] === 'favicon.ico') return sendText(res, 204, '', 'image/x-icon');
     sendText(res, 404, 'Not Found\n', 'text/plain');
+  }
+
+  // `/` is the page, `/page/<file>` its script and styles; only the page's own files are served.
+  private pageAsset(segments: string[]): PageAsset | undefined {
+    if (segments.length === 0) return this.page.get('index.html');
+    if (segments.length === 2 && segments[0] === 'page' && segments[1] !== 'index.html') return this.page.get(segments[1] ?? '');
+    return undefined;
   }
 }

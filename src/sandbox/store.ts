@@ -17,7 +17,8 @@ import {
 import { CommandRegistry } from './commands.ts';
 import { Errors, FormErrors } from './errors.ts';
 import type { MessageInput } from './limits.ts';
-import { resolveMentions, type MentionRecord } from './mentions.ts';
+import type { MentionRecord } from './inspection.ts';
+import { resolveMentions } from './mentions.ts';
 import { MessageLog, type StoredMessage } from './message-log.ts';
 import { noFlags } from './payloads.ts';
 import { timestampOf, type SnowflakeGenerator } from './snowflake.ts';

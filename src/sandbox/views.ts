@@ -1,28 +1,6 @@
-import type { APIMessage } from 'discord.js';
-import type { MentionRecord } from './mentions.ts';
+import type { MessageView } from './inspection.ts';
 import type { StoredMessage } from './message-log.ts';
 import type { SandboxStore } from './store.ts';
-
-/** A message as GET /sandbox/messages and the live page show it. */
-export interface MessageView {
-  id: string;
-  channel_id: string;
-  channel_name: string;
-  author: { id: string; username: string; bot: boolean };
-  content: string;
-  embeds: APIMessage['embeds'];
-  components: unknown[];
-  attachments: { id: string; filename: string; size: number; url: string; content_type?: string }[];
-  type: number;
-  flags: number;
-  ephemeral: boolean;
-  /** Who it would have pinged (content mentions after `allowed_mentions`). */
-  mentions: MentionRecord;
-  timestamp: string;
-  edited_timestamp: string | null;
-  interaction?: { id: string; command: string; user: { id: string; username: string } };
-  referenced_message_id?: string;
-}
 
 /** The inspection view of a stored message. */
 export function messageView(store: SandboxStore, stored: StoredMessage): MessageView {

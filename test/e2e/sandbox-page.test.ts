@@ -48,17 +48,31 @@ async function waitForEvent(url: string, predicate: (event: string, data: string
 }
 
 describe('sandbox preview page', () => {
-  it('is served self-contained (no external URL in it) under a nonce CSP, and its live feed carries a posted embed', async () => {
+  it('is served self-contained (no external URL in it, its script and styles from the sandbox itself) under a CSP that allows no inline script, and its live feed carries a posted embed', async () => {
     const res = await fetch(`${started.address.url}/`);
     expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toBe('text/html; charset=utf-8');
     const html = await res.text();
     const csp = res.headers.get('content-security-policy') ?? '';
-    const nonce = /script-src 'nonce-([^']+)'/.exec(csp)?.[1];
-    expect(nonce).toBeTruthy();
-    expect(html).toContain(`<script nonce="${nonce}">`);
     expect(csp).toContain("default-src 'none'");
+    expect(csp).toContain("script-src 'self'");
+    expect(csp).not.toMatch(/unsafe-inline|nonce-/);
+    expect(html).toContain('<script type="module" src="/page/app.js"></script>');
+    expect(html).toContain('<link rel="stylesheet" href="/page/style.css">');
+    expect(html).not.toMatch(/<script>|<style>/);
+    for (const [path, type] of [['/page/app.js', 'text/javascript; charset=utf-8'], ['/page/style.css', 'text/css; charset=utf-8']] as const) {
+      const asset = await fetch(`${started.address.url}${path}`);
+      expect(asset.status).toBe(200);
+      expect(asset.headers.get('content-type')).toBe(type);
+      expect(asset.headers.get('x-content-type-options')).toBe('nosniff');
+      const text = await asset.text();
+      expect(text).not.toMatch(/(src|href)=["']?https?:|@import|url\(/);
+    }
     expect(html).not.toMatch(/(src|href)="https?:/);
-    expect(html).not.toMatch(/@import|url\(/);
+    // Only the page's own files: not the page's tsconfig beside them, nothing outside the folder.
+    for (const path of ['/page/tsconfig.json', '/page/index.html', '/page/../page.ts', '/page/app.js/x']) {
+      expect((await fetch(`${started.address.url}${path}`)).status, path).toBe(404);
+    }
 
     const feed = waitForEvent(`${started.address.url}/sandbox/events`, (event, data) => event === 'message' && data.includes('Disk full on db-1'));
     await new Promise((resolve) => setTimeout(resolve, 100));
