@@ -1,4 +1,5 @@
 import { Command, CommanderError } from 'commander';
+import { registerCall } from './commands/call.ts';
 import { registerCheckConfig } from './commands/check-config.ts';
 import { registerDeployCommands } from './commands/deploy-commands.ts';
 import { registerEmit } from './commands/emit.ts';
@@ -20,6 +21,7 @@ export function buildProgram(): Command {
   registerStart(program);
   registerSandbox(program);
   registerDeployCommands(program);
+  registerCall(program);
   for (const command of program.commands) command.exitOverride().showHelpAfterError(true);
   return program;
 }
