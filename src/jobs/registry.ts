@@ -149,7 +149,10 @@ export class JobRegistry extends EventEmitter<{ change: [methods: string[]]; cal
     const entry = this.loaded.get(name);
     if (!entry) throw new InvalidSprocketError(`sprocket "${name}" is not loaded`);
     this.loaded.delete(name);
-    for (const method of Object.keys(entry.definition.methods)) this.byMethod.delete(method);
+    const methods = Object.keys(entry.definition.methods);
+    for (const method of methods) this.byMethod.delete(method);
+    // A result of the old code must not answer a call to whatever is loaded under that name next.
+    this.dedup.forget((key) => methods.some((method) => key.startsWith(`${method} `)));
     this.changed();
     const running = [...entry.running];
     let timer: NodeJS.Timeout | undefined;

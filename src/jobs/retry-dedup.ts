@@ -52,9 +52,10 @@ export class RetryDedup<T> {
     return this.done?.size ?? 0;
   }
 
-  /** Forgets every remembered result (running calls keep running). */
-  clear(): void {
-    this.done?.clear();
+  /** Forgets the remembered results whose key matches (running calls keep running). */
+  forget(matches: (key: string) => boolean): void {
+    if (!this.done) return;
+    for (const key of [...this.done.keys()]) if (matches(key)) this.done.delete(key);
   }
 }
 
