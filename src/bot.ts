@@ -1,11 +1,11 @@
-import { Events, type Client, type Interaction } from 'discord.js';
+import { Events, type Client, type Interaction, type REST } from 'discord.js';
 import { App, type StopResult } from './app.ts';
 import type { LoadedConfig } from './config/load.ts';
 import type { Config } from './config/schema.ts';
 import { createDiscordClient, loginClient } from './discord/client.ts';
 import { commands, interactionRouter, registerCommands, type RegisteredCommands } from './discord/commands/index.ts';
 import { discordExtensions, type DiscordExtensions } from './discord/module-context.ts';
-import { Outbox } from './discord/outbox/index.ts';
+import { createOutboxRest, Outbox } from './discord/outbox/index.ts';
 import { startSandboxMode, type RunningSandbox } from './discord/sandbox-mode.ts';
 import { builtInModules } from './handlers/index.ts';
 import logEvents from './handlers/log-events.ts';
@@ -36,8 +36,10 @@ export interface BotStopResult {
     drained: boolean;
     /** Events waiting in the Outbox once the queue was drained. */
     pendingAtDrain: number;
-    /** Of those, events the bound left undelivered (counted undeliverable, reason `shutdown`). */
+    /** Of those, events the bound left undelivered and lost (counted undeliverable, reason `shutdown`): only with storage.path ":memory:". */
     abandoned: number;
+    /** Of those, events the bound left in the spool: the next start sends them. */
+    kept: number;
   };
   elapsedMs: number;
 }
@@ -46,6 +48,7 @@ export interface BotStopResult {
 interface Parts {
   client: Client;
   store: Store;
+  outboxRest: REST;
   outbox: Outbox;
   app: App<DiscordExtensions>;
   jobs: JobSide;
@@ -93,6 +96,8 @@ export class Bot {
     const parts = this.compose(apiUrl);
     this.parts = parts;
     const client = await loginClient(parts.client, token ?? '', { tokenSource, logger: this.logger.child({ component: 'discord' }) });
+    parts.outboxRest.setToken(token ?? '');
+    parts.outbox.resume();
     if (this.running) {
       const guildId = this.running.server.state().guild.id;
       this.registered = await registerCommands(client.rest, { applicationId: client.application.id, guildId, commands });
@@ -156,15 +161,22 @@ export class Bot {
     const { config, logger, metrics } = this;
     const client = createDiscordClient(apiUrl);
     const store = openStore({ path: config.storage.path, baseDir: this.options.loaded.baseDir, logger: logger.child({ component: 'store' }) });
+    // The Outbox has a REST client of its own with retries off: it is the one owner of message retries.
+    const outboxRest = createOutboxRest(apiUrl);
     const outbox = new Outbox({
-      rest: client.rest,
+      rest: outboxRest,
       metrics,
       logger: logger.child({ component: 'outbox' }),
+      store,
       perChannelPending: config.outbox.per_channel_pending,
-      maxRetries: config.outbox.max_retries,
       retryBaseDelayMs: config.outbox.retry_base_delay_ms,
       retryMaxDelayMs: config.outbox.retry_max_delay_ms,
-      unavailableCooldownMs: config.outbox.unavailable_cooldown_ms,
+      probeBaseDelayMs: config.outbox.probe_base_delay_ms,
+      probeMaxDelayMs: config.outbox.probe_max_delay_ms,
+      maxAgeMs: config.outbox.max_age,
+      fallbackChannelId: config.notification_channels.fallback ?? null,
+      // What the previous run left in the spool waits until the token is set.
+      paused: true,
     });
     const extensions = discordExtensions(outbox, client);
     const auditChannel = config.notification_channels.jobs;
@@ -184,32 +196,38 @@ export class Bot {
       // Every event in the log too, when the level asks for that much detail.
       modules: [
         // The App (and its Subscriber) exists by the time any watchdog deadline passes.
-        ...builtInModules(config, { metrics, lastHeardFrom: (src) => this.parts?.app.lastHeardFrom(src) }),
+        ...builtInModules(config, { metrics, store, lastHeardFrom: (src) => this.parts?.app.lastHeardFrom(src) }),
         ...(logger.isLevelEnabled('debug') ? [logEvents] : []),
         ...(this.options.modules ?? []),
       ],
       extendContext: () => extensions,
-      healthDetails: () => ({
-        ...jobs.health(),
-        discord: {
-          mode: this.mode,
-          logged_in: client.isReady(),
-          user: client.user?.tag ?? null,
-          outbox_pending: outbox.pending(),
-          unavailable_channels: Object.keys(outbox.unavailableChannels()),
-        },
-      }),
+      healthDetails: () => {
+        const jobsHealth = jobs.health();
+        return {
+          ...jobsHealth,
+          // A channel the Outbox cannot post to makes /healthz 503 too, with the reason.
+          reasons: [...jobsHealth.reasons, ...outbox.problems()],
+          discord: {
+            mode: this.mode,
+            logged_in: client.isReady(),
+            user: client.user?.tag ?? null,
+            outbox_pending: outbox.pending(),
+            unavailable_channels: Object.keys(outbox.unavailableChannels()),
+            channels: outbox.channels(),
+          },
+        };
+      },
     });
     const route = interactionRouter({ app, outbox, metrics, jobs, logger: logger.child({ component: 'commands' }) });
     const onInteraction = (interaction: Interaction): void => void route(interaction);
     client.on(Events.InteractionCreate, onInteraction);
-    return { client, store, outbox, app, jobs, onInteraction };
+    return { client, store, outboxRest, outbox, app, jobs, onInteraction };
   }
 
   private async shutdown(): Promise<BotStopResult> {
     const started = Date.now();
     const bound = this.config.shutdown.drain_timeout_ms;
-    const result: BotStopResult = { drained: true, queue: { drained: true, droppedOnShutdown: 0 }, outbox: { drained: true, pendingAtDrain: 0, abandoned: 0 }, elapsedMs: 0 };
+    const result: BotStopResult = { drained: true, queue: { drained: true, droppedOnShutdown: 0 }, outbox: { drained: true, pendingAtDrain: 0, abandoned: 0, kept: 0 }, elapsedMs: 0 };
     const parts = this.parts;
     if (parts) {
       // No new job calls while the rest shuts down; ScheduleZero is told the bot is offline.
@@ -219,9 +237,11 @@ export class Bot {
       const pendingAtDrain = parts.outbox.pending();
       if (pendingAtDrain > 0) this.logger.info({ pending: pendingAtDrain, drainTimeoutMs: left }, 'draining the Outbox');
       const abandonedBefore = await this.metrics.value(this.metrics.eventsUndeliverable, { reason: 'shutdown' });
-      const drained = await parts.outbox.drain(left);
+      const drain = await parts.outbox.drain(left);
       const abandoned = (await this.metrics.value(this.metrics.eventsUndeliverable, { reason: 'shutdown' })) - abandonedBefore;
-      result.outbox = { drained, pendingAtDrain, abandoned };
+      result.outbox = { drained: drain.drained, pendingAtDrain, abandoned, kept: drain.kept };
+      parts.outboxRest.clearHashSweeper();
+      parts.outboxRest.clearHandlerSweeper();
       parts.jobs.close();
       parts.client.off(Events.InteractionCreate, parts.onInteraction);
       await parts.client.destroy();

@@ -25,6 +25,8 @@ const channels = z
     scheduler: snowflake.nullish(),
     /** An audit line for every job call (ScheduleZero's, the scheduler's, the CLI's). */
     jobs: snowflake.nullish(),
+    /** Where the Outbox posts a notice and copies of the held alerts while another channel refuses messages (403/404). */
+    fallback: snowflake.nullish(),
   })
   .strict();
 
@@ -67,6 +69,23 @@ export const sprocketEntrySchema = z.union([
       allow_everyone: z.boolean().optional(),
     })
     .catchall(z.unknown()),
+]);
+
+const durationUnits: Readonly<Record<string, number>> = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+
+/** A duration: seconds as a number, or a string such as `90s`, `30m`, `24h`, `7d`; in milliseconds. */
+const duration = z.union([
+  z
+    .number()
+    .positive()
+    .transform((s) => s * 1000),
+  z
+    .string()
+    .regex(/^\d+(\.\d+)?\s*(ms|s|m|h|d)$/, 'a duration such as 90s, 30m, 24h or 7d (or a number of seconds)')
+    .transform((text) => {
+      const [, amount, unit] = /^(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)$/.exec(text)!;
+      return Number(amount) * durationUnits[unit!]!;
+    }),
 ]);
 
 /** The configuration file's schema; defaults here are the ones every deployment gets. */
@@ -171,18 +190,20 @@ export const configSchema = z
       .default({ enabled: true, host: '127.0.0.1', port: 9464 }),
     outbox: z
       .object({
-        /** Full events kept per channel while it waits; beyond, events fold into digest counters. */
+        /** Full events kept per channel while it waits; beyond, events fold into digest counters (job.failed/job.missed kept first). */
         per_channel_pending: positiveInt.default(500),
-        /** Retries for 5xx and network failures beyond the REST client's own. */
-        max_retries: z.number().int().nonnegative().default(3),
-        /** First retry delay; it doubles per retry up to retry_max_delay_ms. */
+        /** First retry delay after a 5xx, a timeout or no connection; it doubles (with jitter) up to retry_max_delay_ms. */
         retry_base_delay_ms: positiveInt.default(1_000),
-        retry_max_delay_ms: positiveInt.default(30_000),
-        /** How long a channel that answered 403/404 is left alone before the next event tries it again. */
-        unavailable_cooldown_ms: z.number().int().nonnegative().default(300_000),
+        /** Longest wait between two tries while Discord is down (at most 60 s, so an alert follows within a minute of its return). */
+        retry_max_delay_ms: positiveInt.max(60_000).default(30_000),
+        /** First re-probe of a channel that answered 403/404; it doubles up to probe_max_delay_ms. */
+        probe_base_delay_ms: positiveInt.default(5_000),
+        probe_max_delay_ms: positiveInt.default(300_000),
+        /** An alert still pending after this long is given up on (counted expired, reported once the channel works again). */
+        max_age: duration.prefault('24h'),
       })
       .strict()
-      .default({ per_channel_pending: 500, max_retries: 3, retry_base_delay_ms: 1_000, retry_max_delay_ms: 30_000, unavailable_cooldown_ms: 300_000 }),
+      .default({ per_channel_pending: 500, retry_base_delay_ms: 1_000, retry_max_delay_ms: 30_000, probe_base_delay_ms: 5_000, probe_max_delay_ms: 300_000, max_age: 86_400_000 }),
     /** The embedded database: the Outbox spool and the alert series. */
     storage: z
       .object({

@@ -21,13 +21,16 @@ export interface PostOptions {
 export interface SendOptions extends Omit<PostOptions, 'label'> {
   /** How many events the message carries (default 1 when it has a topic; 0 counts it as no event). */
   events?: number;
+  /** For a send: a nonce (up to 25 characters) kept across restarts, so a create repeated after a crash is not posted twice. */
+  nonce?: string;
 }
 
 /** What the Discord bot adds to every module's context. */
 export interface DiscordExtensions {
   /**
    * Hands a message to the Outbox: rate-limited, coalesced, mentions disabled. Resolves when the
-   * Outbox has accepted it, not when Discord has, so a burst never stalls the dispatcher.
+   * Outbox has accepted it and its spool has it committed, not when Discord has, so a burst never
+   * stalls the dispatcher and a crash afterwards loses nothing.
    * @example
    * await ctx.post(channelId, { title: 'Backup done', color: 0x2ecc71 }, { event });
    */
@@ -71,6 +74,7 @@ function directOptions(options: SendOptions): DirectOptions {
   if (topic !== undefined) direct.topic = topic;
   if (options.events !== undefined) direct.events = options.events;
   if (receivedAt !== undefined) direct.receivedAt = receivedAt;
+  if (options.nonce !== undefined) direct.nonce = options.nonce;
   return direct;
 }
 
@@ -82,6 +86,7 @@ export function discordExtensions(outbox: Outbox, discord: Client): DiscordExten
       const topic = options.topic ?? options.event?.topic ?? 'module';
       const receivedAt = options.receivedAt ?? options.event?.meta.receivedAt;
       for (const embed of embedsOf(message)) outbox.post(channelId, { embed, topic, label: options.label, receivedAt });
+      await outbox.stored();
     },
     async send(channelId, message, options = {}) {
       checkChannel('send', channelId);

@@ -1,6 +1,7 @@
 import { jobFailedEmbed, recoveredEmbed } from '../discord/embeds/index.ts';
 import type { DiscordExtensions } from '../discord/module-context.ts';
 import { defineModule, type ModuleDefinition } from '../pipeline/module.ts';
+import { AlertState } from './alert-state.ts';
 import { systemClock } from './clock.ts';
 import { compactError } from './compact.ts';
 import { FailureTracker } from './failure-tracker.ts';
@@ -31,7 +32,8 @@ export function failureAlertsModule(options: BuiltInOptions = {}): ModuleDefinit
       if (target === undefined) return;
       const clock = options.clock ?? systemClock;
       const skips = new SkipReporter(ctx.logger, options.metrics);
-      const tracker = new FailureTracker({ maxJobs: alerts.max_tracked_jobs, memoryMs: alerts.recovery_window_s * 1000 });
+      const state = options.store ? new AlertState(options.store) : undefined;
+      const tracker = new FailureTracker({ maxJobs: alerts.max_tracked_jobs, memoryMs: alerts.recovery_window_s * 1000, ...(state ? { state } : {}) });
       const repeats = alerts.suppress_repeats
         ? new RepeatAlerts({
             poster: ctx,
@@ -40,6 +42,7 @@ export function failureAlertsModule(options: BuiltInOptions = {}): ModuleDefinit
             maxSeries: alerts.max_tracked_jobs,
             now: () => clock.now(),
             logger: ctx.logger,
+            ...(state ? { state } : {}),
           })
         : undefined;
       if (!shouldPost({ topic: 'job.failed', data: {} }, filters)) {

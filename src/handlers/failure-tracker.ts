@@ -1,3 +1,4 @@
+import type { AlertState } from './alert-state.ts';
 import { LruMap } from './lru-map.ts';
 
 /** A job's failures since it last succeeded. */
@@ -17,6 +18,8 @@ export interface FailureTrackerOptions {
   maxJobs: number;
   /** A job not failing again for this long is forgotten (no "recovered" notice after that), ms. */
   memoryMs: number;
+  /** Where the records are kept across restarts (none: in memory only). */
+  state?: AlertState;
 }
 
 /**
@@ -28,6 +31,7 @@ export class FailureTracker {
 
   constructor(private readonly options: FailureTrackerOptions) {
     this.jobs = new LruMap(options.maxJobs);
+    for (const [key, record] of options.state?.loadFailures() ?? []) this.remember(key, record);
   }
 
   /** Jobs currently remembered as failing. */
@@ -44,10 +48,12 @@ export class FailureTracker {
       record.count++;
       record.lastAt = now;
       record.lastError = error;
+      this.options.state?.saveFailure(key, record);
       return record;
     }
     const fresh: FailureRecord = { channelId, count: 1, firstAt: now, lastAt: now, lastError: error };
-    this.jobs.set(key, fresh);
+    this.remember(key, fresh);
+    this.options.state?.saveFailure(key, fresh);
     return fresh;
   }
 
@@ -56,14 +62,23 @@ export class FailureTracker {
     this.expire(now);
     const record = this.jobs.peek(key);
     if (record === undefined) return undefined;
-    this.jobs.delete(key);
+    this.forget(key);
     return record;
+  }
+
+  private remember(key: string, record: FailureRecord): void {
+    for (const [evicted] of this.jobs.set(key, record)) this.options.state?.deleteFailure(evicted);
+  }
+
+  private forget(key: string): void {
+    this.jobs.delete(key);
+    this.options.state?.deleteFailure(key);
   }
 
   // Records are kept in order of their last failure, so the expired ones are at the front.
   private expire(now: number): void {
     for (let oldest = this.jobs.oldest(); oldest && now - oldest[1].lastAt > this.options.memoryMs; oldest = this.jobs.oldest()) {
-      this.jobs.delete(oldest[0]);
+      this.forget(oldest[0]);
     }
   }
 }

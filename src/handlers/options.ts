@@ -1,4 +1,5 @@
 import type { Metrics } from '../observability/metrics.ts';
+import type { Store } from '../store/index.ts';
 import type { Clock } from './clock.ts';
 
 /** What the app can give the built-in modules besides the config. */
@@ -16,4 +17,6 @@ export interface BuiltInOptions {
    * scheduler for a silent one.
    */
   lastHeardFrom?: (src: string) => number | undefined;
+  /** Where the failure alerts keep their series and failing jobs across restarts (none: in memory only). */
+  store?: Store;
 }

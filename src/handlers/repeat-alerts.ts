@@ -2,9 +2,10 @@ import type { APIEmbed } from 'discord.js';
 import { jobFailedEmbed, repeatedFailureEmbed } from '../discord/embeds/index.ts';
 import { jobLabel } from '../discord/embeds/format.ts';
 import type { DiscordExtensions, SendOptions } from '../discord/module-context.ts';
-import { OutboxError } from '../discord/outbox/index.ts';
+import { newNonce, OutboxError } from '../discord/outbox/index.ts';
 import type { Logger } from '../observability/logger.ts';
 import type { ZmqEvent } from '../pipeline/event.ts';
+import type { AlertState, StoredSeries } from './alert-state.ts';
 import { compactFailure } from './compact.ts';
 import { LruMap } from './lru-map.ts';
 
@@ -28,6 +29,8 @@ export interface RepeatAlertsOptions {
   directPerChannel?: number;
   now: () => number;
   logger: Logger;
+  /** Where the series are kept across restarts (none: in memory only). */
+  state?: AlertState;
 }
 
 /** One job's run of failures, each within the window of the previous one. */
@@ -48,6 +51,11 @@ interface Series {
   heldSince?: number;
   /** The alert message is gone (its edit failed): send a new one even with nothing held. */
   fresh: boolean;
+  /** The nonce of the next create of its alert. */
+  nonce: string;
+  /** Failures not yet confirmed by Discord: held, or in a send or edit in flight. */
+  unsent: number;
+  unsentSince?: number;
 }
 
 /** One channel's direct messages: how many are in flight, and the series waiting for a turn. */
@@ -76,6 +84,7 @@ export class RepeatAlerts {
   constructor(private readonly options: RepeatAlertsOptions) {
     this.series = new LruMap(options.maxSeries);
     this.directPerChannel = Math.max(1, Math.floor(options.directPerChannel ?? 2));
+    this.restore();
   }
 
   /** Reports a `job.failed` event of job `key` (undefined: a job that cannot be told apart, always alerted on its own). */
@@ -89,13 +98,19 @@ export class RepeatAlerts {
     if (series && !this.continues(series, channelId, now)) {
       // Its message keeps what it showed; work in flight for it still completes.
       this.series.delete(key);
+      this.options.state?.deleteSeries(key);
       series = undefined;
     }
     if (!series) {
-      series = { key, channelId, count: 1, firstAt: now, lastAt: now, last: compactFailure(event), busy: false, held: 0, fresh: false };
-      this.series.set(key, series);
-      if (this.acquire(channelId)) this.send(series, jobFailedEmbed(event), 1, event.meta.receivedAt);
-      else this.postAlert(channelId, event);
+      series = { key, channelId, count: 1, firstAt: now, lastAt: now, last: compactFailure(event), busy: false, held: 0, fresh: false, nonce: newNonce(), unsent: 0 };
+      this.remember(series);
+      if (this.acquire(channelId)) {
+        this.owe(series, 1, event.meta.receivedAt);
+        this.send(series, jobFailedEmbed(event), 1, event.meta.receivedAt);
+      } else {
+        this.postAlert(channelId, event);
+      }
+      this.save(series);
       return;
     }
     series.count++;
@@ -103,6 +118,8 @@ export class RepeatAlerts {
     series.last = compactFailure(event);
     series.held++;
     series.heldSince ??= event.meta.receivedAt;
+    this.owe(series, 1, event.meta.receivedAt);
+    this.save(series);
     this.flush(series);
   }
 
@@ -130,6 +147,7 @@ export class RepeatAlerts {
   /** Ends job `key`'s series (it recovered): its next failure is a new alert. */
   end(key: string): void {
     this.series.delete(key);
+    this.options.state?.deleteSeries(key);
   }
 
   /** Series remembered, direct messages in flight, and failures held for the next edit. */
@@ -195,13 +213,15 @@ export class RepeatAlerts {
     series.busy = true;
     void this.run(series, async () => {
       try {
-        const { id } = await this.options.poster.send(series.channelId, { embeds: [embed] }, directOptions(events, receivedAt));
+        const { id } = await this.options.poster.send(series.channelId, { embeds: [embed] }, { ...directOptions(events, receivedAt), nonce: series.nonce });
         series.messageId = id;
       } catch (error) {
         // The Outbox has counted the events undeliverable and logged why (unless it refused them: `full`).
         series.messageId = undefined;
+        series.nonce = newNonce();
         this.notAccepted(series, error, embed, events, receivedAt);
       }
+      this.settled(series, events);
     });
   }
 
@@ -210,7 +230,9 @@ export class RepeatAlerts {
     void this.run(series, async () => {
       try {
         await this.options.poster.edit(series.channelId, messageId, { embeds: [embed] }, directOptions(events, receivedAt));
+        this.settled(series, events);
       } catch (error) {
+        this.settled(series, events);
         if (this.notAccepted(series, error, embed, events, receivedAt)) return;
         // The alert was deleted, or cannot be edited: the series goes on in a new message.
         this.options.logger.info(
@@ -218,6 +240,7 @@ export class RepeatAlerts {
           'could not edit a repeated-failure alert; posting a fresh one',
         );
         if (series.messageId === messageId) series.messageId = undefined;
+        series.nonce = newNonce();
         series.fresh = true;
       }
     });
@@ -260,6 +283,58 @@ export class RepeatAlerts {
     const options = receivedAt === undefined ? { topic: TOPIC, label: jobLabel(series.last.data) } : { topic: TOPIC, label: jobLabel(series.last.data), receivedAt };
     for (let i = 0; i < events; i++) this.hand(this.options.poster.post(series.channelId, embed, options), series.channelId);
     return true;
+  }
+
+  // Failures handed to the series but not yet confirmed by Discord; stored, so a restart sends them.
+  private owe(series: Series, events: number, receivedAt: number): void {
+    series.unsent += events;
+    series.unsentSince ??= receivedAt;
+  }
+
+  // A send or edit carrying `events` ended: delivered, counted lost by the Outbox, or handed to its merging path.
+  private settled(series: Series, events: number): void {
+    series.unsent = Math.max(0, series.unsent - events);
+    if (series.unsent === 0) series.unsentSince = undefined;
+    if (this.series.peek(series.key) === series) this.save(series);
+  }
+
+  private remember(series: Series): void {
+    for (const [key] of this.series.set(series.key, series)) this.options.state?.deleteSeries(key);
+  }
+
+  private save(series: Series): void {
+    const state = this.options.state;
+    if (!state) return;
+    const stored: StoredSeries = {
+      key: series.key,
+      channelId: series.channelId,
+      count: series.count,
+      firstAt: series.firstAt,
+      lastAt: series.lastAt,
+      last: series.last,
+      nonce: series.nonce,
+      unsent: series.unsent,
+    };
+    if (series.messageId !== undefined) stored.messageId = series.messageId;
+    if (series.unsentSince !== undefined) stored.unsentSince = series.unsentSince;
+    state.saveSeries(stored);
+  }
+
+  // The series a previous run left: each goes on where it was, and what it still owed is sent now,
+  // as an edit of its alert (or, when the alert's create never got an answer, that create with its nonce).
+  private restore(): void {
+    const stored = this.options.state?.loadSeries() ?? [];
+    let owed = 0;
+    for (const entry of stored) {
+      const series: Series = { ...entry, busy: false, held: entry.unsent, fresh: entry.unsent > 0 && entry.messageId === undefined };
+      if (entry.unsentSince !== undefined) series.heldSince = entry.unsentSince;
+      this.remember(series);
+      owed += entry.unsent;
+    }
+    for (const series of this.series.values()) this.flush(series);
+    if (stored.length > 0) {
+      this.options.logger.info({ series: this.series.size, owed }, `continuing ${this.series.size} repeated-failure alert series from the store (${owed} failures still to be shown)`);
+    }
   }
 
   // An alert through the Outbox's merging path: never waits, never edited later.

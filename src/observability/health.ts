@@ -42,7 +42,7 @@ export interface HealthServerOptions {
 
 /**
  * The HTTP endpoint for operators and Prometheus: `/healthz` (JSON; 200 while the listener runs
- * and the report gives no `reasons`, 503 otherwise) and `/metrics` (Prometheus text).
+ * and the report gives no `reasons`, 503 with the reasons otherwise) and `/metrics` (Prometheus text).
  */
 export class HealthServer {
   private server?: Server;
@@ -97,9 +97,10 @@ export class HealthServer {
     }
     if (path === '/healthz') {
       const report = this.options.report();
-      const status = report.listener.state === 'running' && (report.reasons?.length ?? 0) === 0 ? 200 : 503;
+      const reasons = [...(report.listener.state === 'running' ? [] : [`the ZeroMQ listener is ${report.listener.state}`]), ...(report.reasons ?? [])];
+      const status = reasons.length === 0 ? 200 : 503;
       res.writeHead(status, { 'content-type': 'application/json', 'cache-control': 'no-store' });
-      res.end(JSON.stringify({ status: status === 200 ? 'ok' : 'unavailable', ...report }));
+      res.end(JSON.stringify({ status: status === 200 ? 'ok' : 'unavailable', ...report, reasons }));
       return;
     }
     if (path === '/metrics') {

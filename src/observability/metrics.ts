@@ -3,7 +3,7 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom
 /** Why an event left the queue without being dispatched. */
 export type DropReason = 'overflow' | 'malformed' | 'shutdown';
 /** Why an event handed to the Outbox never reached Discord. */
-export type UndeliverableReason = 'forbidden' | 'not_found' | 'server_error' | 'network' | 'rejected' | 'shutdown';
+export type UndeliverableReason = 'forbidden' | 'not_found' | 'server_error' | 'network' | 'rejected' | 'expired' | 'shutdown';
 /** Why a built-in module did not post an event: its filters, or no channel configured for it. */
 export type SkipReason = 'filtered' | 'no_channel';
 
@@ -28,6 +28,7 @@ export class Metrics {
   readonly listenerUp = new Gauge({ name: 'zmq_notify_listener_up', help: '1 while the ZeroMQ listener is running', registers: [this.registry] });
   readonly discordMessagesSent = new Counter({ name: 'zmq_notify_discord_messages_sent_total', help: 'Messages the Outbox sent to Discord successfully', registers: [this.registry] });
   readonly discordRateLimited = new Counter({ name: 'zmq_notify_discord_rate_limited_total', help: '429 responses received from Discord', registers: [this.registry] });
+  readonly discordRequests = new Counter({ name: 'zmq_notify_discord_requests_total', help: 'Every message create or edit the Outbox attempted, by operation and outcome (ok, rate_limited, server_error, network, forbidden, not_found, rejected)', labelNames: ['operation', 'outcome'] as const, registers: [this.registry] });
   readonly discordErrors = new Counter({ name: 'zmq_notify_discord_errors_total', help: 'Failed Discord requests, by status (or "network")', labelNames: ['status'] as const, registers: [this.registry] });
   readonly eventsToOutbox = new Counter({ name: 'zmq_notify_events_to_outbox_total', help: 'Events handed to the Outbox for posting', registers: [this.registry] });
   readonly eventsPosted = new Counter({ name: 'zmq_notify_events_posted_total', help: 'Events that reached Discord, on their own or counted in a digest', registers: [this.registry] });

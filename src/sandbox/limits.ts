@@ -36,6 +36,8 @@ export interface MessageInput {
   components?: unknown[];
   tts?: boolean;
   nonce?: string | number;
+  /** With a nonce: a create repeating a recent one's nonce returns that message instead (Discord's de-duplication). */
+  enforceNonce?: boolean;
   messageReference?: { message_id: string; channel_id?: string; fail_if_not_exists: boolean };
 }
 
@@ -288,6 +290,10 @@ export function validateMessage(raw: unknown, opts: { requireBody: boolean; hasF
       maxLength(errors, ['nonce'], raw.nonce, MessageLimits.nonce);
       input.nonce = raw.nonce;
     } else errors.add(['nonce'], 'STRING_TYPE_CONVERT', `Could not interpret "${JSON.stringify(raw.nonce)}" as string.`);
+  }
+  if (raw.enforce_nonce !== undefined && raw.enforce_nonce !== null) {
+    if (typeof raw.enforce_nonce !== 'boolean') errors.add(['enforce_nonce'], 'BASE_TYPE_BOOLEAN', 'Must be either true or false.');
+    else input.enforceNonce = raw.enforce_nonce;
   }
   if (raw.message_reference !== undefined && raw.message_reference !== null) {
     const ref = raw.message_reference;

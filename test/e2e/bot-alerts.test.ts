@@ -64,8 +64,17 @@ describe('Bot (sandbox mode, real discord.js and zeromq): alerts', () => {
   });
 
   it('/healthz includes the Discord side: sandbox mode, logged in, Outbox pending', async () => {
-    const health = (await t.healthz()) as { status: string; discord: Record<string, unknown> };
+    const health = (await t.healthz()) as { status: string; reasons: string[]; discord: Record<string, unknown> };
     expect(health.status).toBe('ok');
-    expect(health.discord).toEqual({ mode: 'sandbox', logged_in: true, user: 'zmq-notify', outbox_pending: 0, unavailable_channels: [] });
+    expect(health.reasons).toEqual([]);
+    expect(health.discord).toEqual({
+      mode: 'sandbox',
+      logged_in: true,
+      user: 'zmq-notify',
+      outbox_pending: 0,
+      unavailable_channels: [],
+      // The failure channel got alerts in the tests above: nothing pending, nothing lost, postable.
+      channels: { [channels.job_failed]: { pending: 0, undeliverable: {}, state: 'ok' } },
+    });
   });
 });

@@ -23,6 +23,9 @@ class RecordingOutbox {
     this.posted.push({ channelId, item });
   }
 
+  /** Nothing to commit: what was posted is recorded at once. */
+  async stored(): Promise<void> {}
+
   async send(channelId: string, body: OutboxMessage, options: DirectOptions = {}): Promise<{ id: string }> {
     this.direct.push({ kind: 'send', channelId, body, options });
     return { id: String(this.nextId++) };

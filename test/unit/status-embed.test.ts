@@ -11,7 +11,13 @@ function snapshot(overrides: Partial<StatusSnapshot> = {}): StatusSnapshot {
     handlers: [{ module: 'failure-alerts', prefix: 'job.failed', name: 'failure-alerts:job.failed' }],
     publishers: [{ src: 'sched', lastSeq: 99, lastEventAgeSeconds: 1.5, received: 99, lost: 7, beforeConnect: 0, gaps: 1, restarts: 2 }],
     lastEventAgeSeconds: 1.5,
-    outbox: { pending: 4, byChannel: { '111': 4 }, unavailable: { '222': { reason: 'forbidden', retryAt: 1_800_000_000_000 } } },
+    outbox: {
+      pending: 7,
+      channels: {
+        '111': { pending: 4, undeliverable: {}, state: 'ok' },
+        '222': { pending: 3, undeliverable: { expired: 2, rejected: 1 }, state: 'refused', since: 1_799_999_000_000, status: 403, error: 'Missing Access', nextAttemptAt: 1_800_000_000_000 },
+      },
+    },
     uptimeSeconds: 3_700,
     ...overrides,
   };
@@ -22,7 +28,7 @@ function field(name: string, s: StatusSnapshot): string {
 }
 
 describe('statusEmbed', () => {
-  it('shows each endpoint connected or not, the counts with drops by reason, and the Outbox with unavailable channels', () => {
+  it('shows each endpoint connected or not, the counts with drops by reason, and the Outbox per channel: pending, undeliverable by reason, and a refused channel', () => {
     const s = snapshot();
     expect(field('Listener', s)).toBe('**running** · 1/2 endpoints connected\n🟢 `tcp://a:1` connected\n🔴 `tcp://b:2` not connected');
     expect(field('Events', s)).toBe(
@@ -30,7 +36,9 @@ describe('statusEmbed', () => {
     );
     expect(field('Queue', s)).toBe('300 / 10,000 · 3 in flight');
     expect(field('Publishers', s)).toBe('`sched` seq 99 · 1.50 s ago · lost 7 · restarted 2×');
-    expect(field('Outbox', s)).toBe('4 pending: <#111> 4\nunavailable: <#222> (forbidden, retry <t:1800000000:R>)');
+    expect(field('Outbox', s)).toBe(
+      '7 pending\n<#111> 4 pending · 0 undeliverable\n<#222> 3 pending · 3 undeliverable (expired 2, rejected 1) · ⚠️ refused: 403 since <t:1799999000:R>, next try <t:1800000000:R>',
+    );
     expect(field('Uptime', s)).toBe('1 h 01 min');
     expect(statusEmbed(s).color).toBe(Colors.success);
   });

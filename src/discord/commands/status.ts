@@ -1,6 +1,7 @@
 import { MessageFlags, type APIEmbed, type APIEmbedField } from 'discord.js';
 import type { AppStatus } from '../../app.ts';
 import type { DropReason } from '../../observability/metrics.ts';
+import type { ChannelReport } from '../outbox/index.ts';
 import { Colors } from '../embeds/colors.ts';
 import { formatDuration } from '../embeds/format.ts';
 import { EmbedLimits, fitEmbed } from '../embeds/limits.ts';
@@ -28,7 +29,8 @@ export interface StatusSnapshot {
   handlers: AppStatus['handlers'];
   publishers: AppStatus['publishers'];
   lastEventAgeSeconds: number | null;
-  outbox: { pending: number; byChannel: Record<string, number>; unavailable: Record<string, { reason: string; retryAt: number }> };
+  /** Pending events in all, and each channel's pending and undeliverable events and availability. */
+  outbox: { pending: number; channels: Record<string, ChannelReport> };
   uptimeSeconds: number;
   /** The ScheduleZero job handler, when `schedulezero:` is set. */
   jobs?: JobHandlerStatus;
@@ -54,7 +56,7 @@ export async function statusSnapshot({ app, outbox, metrics, jobs }: CommandDeps
     handlers: stats.handlers,
     publishers: stats.publishers,
     lastEventAgeSeconds: stats.lastEventAgeSeconds,
-    outbox: { pending: outbox.pending(), byChannel: outbox.pendingByChannel(), unavailable: outbox.unavailableChannels() },
+    outbox: { pending: outbox.pending(), channels: outbox.channels() },
     uptimeSeconds: stats.uptimeSeconds,
     ...(jobs?.handler ? { jobs: jobs.handler.status() } : {}),
   };
@@ -89,6 +91,18 @@ function ago(seconds: number | null): string {
   return seconds === null ? 'none yet' : `${formatDuration(seconds)} ago`;
 }
 
+// A channel's pending and undeliverable alerts, and why it cannot be posted to if it cannot.
+function channelLine(id: string, c: ChannelReport): string {
+  const lost = Object.entries(c.undeliverable);
+  const total = lost.reduce((sum, [, n]) => sum + n, 0);
+  const parts = [`<#${id}> ${formatCount(c.pending)} pending`, `${formatCount(total)} undeliverable${lost.length > 0 ? ` (${lost.map(([reason, n]) => `${reason} ${formatCount(n)}`).join(', ')})` : ''}`];
+  if (c.state !== 'ok') {
+    const why = c.state === 'refused' ? 'refused' : 'Discord down';
+    parts.push(`⚠️ ${why}: ${c.status ?? ''} since <t:${Math.floor((c.since ?? 0) / 1000)}:R>, next try <t:${Math.ceil((c.nextAttemptAt ?? 0) / 1000)}:R>`);
+  }
+  return parts.join(' · ');
+}
+
 /** The `/zmq_status` embed for a snapshot. */
 export function statusEmbed(s: StatusSnapshot): APIEmbed {
   const { listener, counts } = s;
@@ -97,8 +111,7 @@ export function statusEmbed(s: StatusSnapshot): APIEmbed {
   const color = listener.state !== 'running' ? Colors.failure : healthy ? Colors.success : Colors.warning;
   const endpoints = listener.endpoints.map((e) => `${connected.has(e) ? '🟢' : '🔴'} ${code(e)} ${connected.has(e) ? 'connected' : 'not connected'}`).join('\n');
   const drops = dropReasons.filter((r) => counts.dropped[r] > 0).map((r) => `${r} ${formatCount(counts.dropped[r])}`);
-  const unavailable = Object.entries(s.outbox.unavailable);
-  const pendingChannels = Object.entries(s.outbox.byChannel);
+  const outboxChannels = Object.entries(s.outbox.channels);
   const fields: APIEmbedField[] = [
     {
       name: 'Listener',
@@ -134,12 +147,7 @@ export function statusEmbed(s: StatusSnapshot): APIEmbed {
     { name: `Handlers (${s.handlers.length})`, value: value(listed(s.handlers, (h) => `${code(h.prefix === '' ? '*' : h.prefix)} → ${h.name}`, 'none registered')) },
     {
       name: 'Outbox',
-      value: value(
-        [
-          `${formatCount(s.outbox.pending)} pending${pendingChannels.length > 0 ? `: ${pendingChannels.map(([id, n]) => `<#${id}> ${formatCount(n)}`).join(', ')}` : ''}`,
-          ...(unavailable.length > 0 ? [`unavailable: ${unavailable.map(([id, u]) => `<#${id}> (${u.reason}, retry <t:${Math.ceil(u.retryAt / 1000)}:R>)`).join(', ')}`] : []),
-        ].join('\n'),
-      ),
+      value: value([`${formatCount(s.outbox.pending)} pending`, listed(outboxChannels, ([id, c]) => channelLine(id, c), 'nothing posted yet')].join('\n')),
     },
     ...(s.jobs ? [jobsField(s.jobs)] : []),
   ];

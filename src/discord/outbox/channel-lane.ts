@@ -1,29 +1,34 @@
-import { setTimeout as delay } from 'node:timers/promises';
-import Bottleneck from 'bottleneck';
-import type { APIEmbed } from 'discord.js';
 import { fitEmbed } from '../embeds/limits.ts';
 import type { Logger } from '../../observability/logger.ts';
 import type { UndeliverableReason } from '../../observability/metrics.ts';
-import { ChannelBucket } from './channel-bucket.ts';
+import { batchEvents, batchOf, newNonce, oldestOf, splitBatch, type Batch } from './batch.ts';
+import { ChannelAvailability, type Backoff, type Unavailability } from './channel-availability.ts';
+import { ChannelLimiter } from './channel-limiter.ts';
 import type { MessageRequest } from './delivery.ts';
-import { DigestCounter } from './digest.ts';
+import { DirectQueue, type DirectOp, type DirectRequest } from './direct-queue.ts';
 import { channelProblem, classifyError, DeliveryError, OutboxError, type DeliveryFailure } from './errors.ts';
 import type { OutboxLedger } from './ledger.ts';
 import type { PendingItem } from './packing.ts';
-import { PendingQueue } from './pending-queue.ts';
+import { keptFirst, PendingQueue } from './pending-queue.ts';
+import { fromSpool, type Spool, type SpooledEvent } from './spool.ts';
 import type { OutboxEvents, OutboxMessage } from './types.ts';
 
 /** What a lane needs from the Outbox that owns it. */
 export interface LaneHost {
   readonly ledger: OutboxLedger;
   readonly logger: Logger;
-  readonly signal: AbortSignal;
-  /** How long an unavailable channel (403/404) is left alone before the next event tries it again. */
-  readonly unavailableCooldownMs: number;
+  readonly spool: Spool;
+  /** An event pending longer than this is given up on (counted `expired`), ms. */
+  readonly maxAgeMs: number;
+  /** One attempt at a request; throws a DeliveryError. */
   deliver(request: MessageRequest): Promise<{ id: string }>;
   now(): number;
+  /** Whether lanes may send now: the Outbox is started and not shut down. */
+  sending(): boolean;
   /** A message was created in Discord. */
   messageSent(): void;
+  /** The channel was told to wait (a 429, or the REST client's own bucket). */
+  rateLimited(channelId: string, failure: DeliveryFailure): void;
   emit<K extends keyof OutboxEvents>(event: K, ...args: OutboxEvents[K]): void;
 }
 
@@ -35,39 +40,8 @@ export interface LaneOptions {
   assumedLimit: { limit: number; windowMs: number };
   /** Extra wait after a bucket reset. */
   resetOffsetMs: number;
-}
-
-interface Batch {
-  kind: 'batch';
-  embeds: APIEmbed[];
-  items: PendingItem[];
-  digest?: DigestCounter;
-  /** Already split after a 400: never split again. */
-  split: boolean;
-  settled: boolean;
-}
-
-interface Waiter {
-  resolve(result: { id: string }): void;
-  reject(error: Error): void;
-}
-
-interface DirectOp {
-  kind: 'send' | 'edit';
-  messageId?: string;
-  body: OutboxMessage;
-  /** The events the message carries, when the caller counts it as carrying any. */
-  events?: DigestCounter;
-  waiters: Waiter[];
-  settled: boolean;
-}
-
-/** A direct send or edit as the Outbox hands it to a lane. */
-export interface DirectRequest {
-  kind: 'send' | 'edit';
-  messageId?: string;
-  body: OutboxMessage;
-  events?: DigestCounter;
+  /** Waits between tries while Discord is down (outage) or the channel refuses the bot (refused). */
+  backoff: { outage: Backoff; refused: Backoff };
 }
 
 type Work = Batch | DirectOp;
@@ -75,68 +49,94 @@ type Work = Batch | DirectOp;
 /**
  * Messages a channel's queue may be spread over before what is left goes into a digest: the next
  * message and the one after. Sends are paced (about one a second at 5 per 5 s), so an event that
- * does not fit in a message is carried by the following one, in full or counted in its digest,
- * and never waits for a third.
+ * does not fit in a message is carried by the following one, in full or counted in its digest.
  */
 const SENDS_PER_BACKLOG = 2;
 
 function eventsOf(work: Work): number {
-  return work.kind === 'batch' ? work.items.length + (work.digest?.count ?? 0) : (work.events?.count ?? 0);
+  return work.type === 'batch' ? batchEvents(work) : (work.events?.count ?? 0);
+}
+
+function oldestEvent(work: Work): number {
+  if (work.type === 'batch') return oldestOf(work);
+  return work.events?.summary().firstAt ?? Infinity;
 }
 
 /**
- * One channel's path to Discord: its queue, its rate-limit bucket, and at most one request in
- * flight. Sends are paced over the rate-limit window rather than spent at once (an idle channel
- * still sends at once), so a steady stream waits about one pacing interval, not a whole window.
- * While a request is in flight or the channel waits for its turn, new events accumulate and the
- * next message merges them (see packMessage).
+ * One channel's path to Discord. It composes the pieces that each do one job — the queue of
+ * merged events (PendingQueue, packing), the queue of direct sends and edits (DirectQueue), the
+ * rate limiter (ChannelLimiter, Bottleneck fed by Discord's headers) and the availability state
+ * machine (ChannelAvailability) — and owns every retry: a message that failed because of a 429,
+ * an outage or a refusal is tried again, the very same request with the same nonce, once the wait
+ * is over, while new events accumulate behind it. Nothing is given up but what Discord rejects
+ * (400), what is older than `outbox.max_age`, and edits of messages that are gone.
  */
 export class ChannelLane {
   readonly queue: PendingQueue;
-  readonly bucket: ChannelBucket;
-  private readonly limiter = new Bottleneck({ maxConcurrent: 1 });
-  private readonly splitRetries: Batch[] = [];
-  private readonly direct: DirectOp[] = [];
+  readonly limiter: ChannelLimiter;
+  readonly availability: ChannelAvailability;
+  private readonly direct: DirectQueue;
+  /** Batches to send before anything new: recovered from the spool, or the singles of a split batch. */
+  private readonly resend: Batch[] = [];
+  /** The work whose last try failed and is to be tried again as it is. */
+  private retry: Work | undefined;
   private inFlight: Work | undefined;
-  private unavailable: { reason: UndeliverableReason; status: number | 'network'; until: number } | undefined;
-  private reported = false;
   private stepQueued = false;
+  private waitTimer: NodeJS.Timeout | undefined;
   private lastWasDirect = false;
   private closed = false;
+  /** Events given up on (max_age) while the channel was unavailable: reported once it works again. */
+  private expiredUnreported = 0;
+  private readonly undeliverableCounts = new Map<UndeliverableReason, number>();
 
   constructor(
     readonly channelId: string,
     private readonly host: LaneHost,
-    private readonly options: LaneOptions,
+    options: LaneOptions,
   ) {
     this.queue = new PendingQueue(options.capacity);
-    this.bucket = new ChannelBucket(options.assumedLimit, options.resetOffsetMs);
+    this.direct = new DirectQueue(options.capacity);
+    this.limiter = new ChannelLimiter(options.assumedLimit, options.resetOffsetMs);
+    this.availability = new ChannelAvailability(options.backoff);
   }
 
   /** Events of this channel waiting or in flight. */
   get pendingEvents(): number {
-    let events = this.queue.events;
-    for (const batch of this.splitRetries) events += eventsOf(batch);
-    for (const op of this.direct) events += eventsOf(op);
-    if (this.inFlight && !this.inFlight.settled) events += eventsOf(this.inFlight);
+    let events = this.queue.events + this.direct.events;
+    for (const batch of this.resend) events += batchEvents(batch);
+    if (this.retry && !this.retry.settled) events += eventsOf(this.retry);
+    if (this.inFlight && this.inFlight !== this.retry && !this.inFlight.settled) events += eventsOf(this.inFlight);
     return events;
   }
 
-  /** While the channel is unavailable (403/404), why and until when. */
-  unavailableStatus(): { reason: UndeliverableReason; until: number } | undefined {
-    const blocked = this.blockedNow();
-    return blocked ? { reason: blocked.reason, until: blocked.until } : undefined;
+  /** Why the channel cannot be posted to now, or undefined while it works. */
+  get unavailable(): Unavailability | undefined {
+    return this.availability.status;
   }
 
-  /** Counts one event as handed over and queues it (or, while the channel is unavailable, counts it undeliverable). */
+  /** This channel's undeliverable events so far, by reason. */
+  undeliverableByReason(): Record<string, number> {
+    return Object.fromEntries(this.undeliverableCounts);
+  }
+
+  /** The events held in full (for copies to the fallback channel), oldest first. */
+  heldItems(): PendingItem[] {
+    const items: PendingItem[] = [];
+    const add = (work: Work | undefined): void => {
+      if (!work || work.settled) return;
+      if (work.type === 'batch') items.push(...work.items);
+      else if (work.events && work.body.embeds?.[0]) items.push({ embed: work.body.embeds[0], topic: work.events.summary().topics[0]?.topic ?? 'alert', receivedAt: oldestEvent(work) });
+    };
+    add(this.retry);
+    for (const batch of this.resend) add(batch);
+    items.push(...this.queue.fullItems);
+    return items;
+  }
+
+  /** Counts one event as handed over, stores it in the spool and queues it. */
   post(item: PendingItem): void {
     this.host.ledger.accepted(1);
-    const blocked = this.blockedNow();
-    if (blocked) {
-      this.undeliverable(1, blocked.reason);
-      return;
-    }
-    if (this.queue.hasRoom) {
+    if (this.queue.hasRoom || keptFirst(item.topic)) {
       // Modules may hand over any embed: fit it now, so one oversized embed cannot get a merged message rejected.
       try {
         item = { ...item, embed: fitEmbed(item.embed) };
@@ -146,70 +146,102 @@ export class ChannelLane {
         return;
       }
     }
-    this.queue.push(item);
+    const pushed = this.queue.push(item);
+    item.spoolId = this.host.spool.add(this.channelId, item, pushed.kept === 'folded');
+    if (pushed.evicted?.spoolId !== undefined) this.host.spool.fold(pushed.evicted.spoolId);
     this.schedule();
   }
 
   /** Queues a direct send or edit; resolves with the message id once Discord has it. */
   submit(request: DirectRequest): Promise<{ id: string }> {
     return new Promise((resolve, reject) => {
-      const waiter: Waiter = { resolve, reject };
-      const count = request.events?.count ?? 0;
-      const blocked = this.blockedNow();
-      if (blocked) {
-        this.host.ledger.accepted(count);
-        this.undeliverable(count, blocked.reason);
-        reject(new OutboxError(`channel ${this.channelId} is unavailable (${blocked.reason})`, blocked.reason, blocked.status));
-        return;
-      }
-      if (request.kind === 'edit') {
-        // Only the newest body of a message matters: a queued edit of the same message takes it over.
-        const queued = this.direct.find((op) => op.kind === 'edit' && op.messageId === request.messageId);
-        if (queued) {
-          this.host.ledger.accepted(count);
-          queued.body = request.body;
-          if (request.events) (queued.events ??= new DigestCounter()).addAll(request.events);
-          queued.waiters.push(waiter);
-          return;
-        }
-      }
-      if (this.direct.length >= this.options.capacity) {
+      if (this.direct.add(request, { resolve, reject }) === 'full') {
         reject(new OutboxError(`too many messages queued for channel ${this.channelId}`, 'full'));
         return;
       }
-      this.host.ledger.accepted(count);
-      const op: DirectOp = { kind: request.kind, body: request.body, waiters: [waiter], settled: false };
-      if (request.messageId !== undefined) op.messageId = request.messageId;
-      if (request.events) op.events = request.events;
-      this.direct.push(op);
+      this.host.ledger.accepted(request.events?.count ?? 0);
       this.schedule();
     });
   }
 
-  /** Counts everything waiting or in flight as undeliverable (`shutdown`) and stops the lane. */
+  /** Queues a message of the Outbox's own (a notice) that carries no event. */
+  notice(body: OutboxMessage): void {
+    this.direct.add({ kind: 'send', body, nonce: newNonce() }, undefined);
+    this.schedule();
+  }
+
+  /**
+   * Takes back the events a previous run left in the spool: the messages it had started (same
+   * nonce, so one that had landed is not posted again) go first, then the rest is queued.
+   */
+  recover(events: readonly SpooledEvent[]): void {
+    const { started, waiting } = fromSpool(events);
+    this.resend.push(...started);
+    for (const { folded, ...item } of waiting) {
+      if (folded) {
+        this.queue.fold(item.topic, item.label, item.receivedAt);
+        continue;
+      }
+      const pushed = this.queue.push(item);
+      if (pushed.kept === 'folded' && item.spoolId !== undefined) this.host.spool.fold(item.spoolId);
+      if (pushed.evicted?.spoolId !== undefined) this.host.spool.fold(pushed.evicted.spoolId);
+    }
+    this.host.ledger.accepted(events.length);
+    this.schedule();
+  }
+
+  /** Starts sending what waits (the Outbox has started). */
+  kick(): void {
+    this.schedule();
+  }
+
+  /** Counts everything waiting or in flight as undeliverable (`shutdown`) and stops the lane: for a spool that dies with the process. */
   abandon(): number {
     this.closed = true;
-    return this.flushAll('shutdown', true);
+    let events = this.queue.clear();
+    const error = new OutboxError(`message to channel ${this.channelId} not sent (shutdown)`, 'shutdown');
+    const settle = (work: Work | undefined): void => {
+      if (!work || work.settled) return;
+      work.settled = true;
+      events += eventsOf(work);
+      if (work.type === 'direct') for (const waiter of work.waiters) waiter.reject(error);
+    };
+    settle(this.retry);
+    settle(this.inFlight);
+    for (const batch of this.resend.splice(0)) settle(batch);
+    for (const op of this.direct.remove(() => true)) settle(op);
+    this.undeliverable(events, 'shutdown');
+    return events;
   }
 
-  /** Stops the lane's limiter (after the Outbox has drained or abandoned it); resolves once its running step ends. */
+  /** Stops sending; what is pending stays in the spool. Resolves once the limiter has stopped. */
   async stop(): Promise<void> {
     this.closed = true;
-    await this.limiter.stop({ dropWaitingJobs: true }).catch(() => undefined);
-  }
-
-  private blockedNow(): { reason: UndeliverableReason; status: number | 'network'; until: number } | undefined {
-    return this.unavailable && this.host.now() < this.unavailable.until ? this.unavailable : undefined;
+    clearTimeout(this.waitTimer);
+    await this.limiter.stop();
   }
 
   private hasWork(): boolean {
-    return this.splitRetries.length > 0 || this.direct.length > 0 || this.queue.events > 0;
+    return this.retry !== undefined || this.resend.length > 0 || this.direct.length > 0 || this.queue.events > 0;
   }
 
   // At most one step runs and one waits: the waiting step packs whatever has accumulated when it runs.
+  // While the channel is unavailable the step waits for the next try's time first.
   private schedule(): void {
-    if (this.stepQueued || this.closed) return;
+    if (this.stepQueued || this.closed || !this.host.sending() || !this.hasWork()) return;
     this.stepQueued = true;
+    const wait = this.availability.waitMs(this.host.now());
+    if (wait > 0) {
+      this.waitTimer = setTimeout(() => {
+        this.waitTimer = undefined;
+        this.enqueue();
+      }, wait);
+      return;
+    }
+    this.enqueue();
+  }
+
+  private enqueue(): void {
     this.limiter.schedule(() => this.step()).catch((error: unknown) => {
       this.stepQueued = false;
       if (!this.closed) this.host.logger.error({ err: error, channelId: this.channelId }, 'Outbox lane could not schedule a send');
@@ -217,188 +249,218 @@ export class ChannelLane {
   }
 
   private async step(): Promise<void> {
-    try {
-      for (let wait = this.bucket.pacedWaitMs(this.host.now()); wait > 0; wait = this.bucket.pacedWaitMs(this.host.now())) {
-        await delay(wait, undefined, { signal: this.host.signal });
-      }
-    } catch {
-      this.stepQueued = false;
-      return;
-    }
     this.stepQueued = false;
     if (this.closed) return;
-    const work = this.nextWork();
+    // A step queued behind a try that has just failed waits for the backoff too.
+    if (this.availability.waitMs(this.host.now()) > 0) {
+      this.schedule();
+      return;
+    }
+    this.expire();
+    const work = this.takeWork();
     if (!work) return;
     this.inFlight = work;
-    this.bucket.consume(this.host.now());
     try {
-      if (work.kind === 'batch') await this.sendBatch(work);
-      else await this.runDirect(work);
+      await this.attempt(work);
     } catch (error) {
       // A bug here must not stall the channel or break the accounting.
       this.host.logger.error({ err: error, channelId: this.channelId }, 'Outbox failed unexpectedly while sending');
-      if (!work.settled) this.settleFailed(work, { reason: 'rejected', status: 'network', message: String(error), retryable: false, channelLevel: false });
+      if (!work.settled) this.settleFailed(work, { reason: 'rejected', status: 'network', message: String(error) });
     } finally {
       this.inFlight = undefined;
-      if (this.hasWork()) this.schedule();
+      this.schedule();
     }
   }
 
-  private nextWork(): Work | undefined {
-    const retry = this.splitRetries.shift();
-    if (retry) return retry;
+  private takeWork(): Work | undefined {
+    const retry = this.retry;
+    this.retry = undefined;
+    if (retry && !retry.settled) return retry;
+    const resend = this.resend.shift();
+    if (resend) return resend;
     // Direct messages and merged batches take turns, so neither can starve the other.
     if (this.direct.length > 0 && (!this.lastWasDirect || this.queue.events === 0)) {
       this.lastWasDirect = true;
       return this.direct.shift();
     }
-    const packed = this.queue.take(Math.min(this.bucket.budget(this.host.now()), SENDS_PER_BACKLOG));
-    if (packed) {
-      this.lastWasDirect = false;
-      const batch: Batch = { kind: 'batch', embeds: packed.embeds, items: packed.items, split: false, settled: false };
-      if (packed.digest) batch.digest = packed.digest;
-      return batch;
-    }
-    return undefined;
+    // The limiter has counted this send already: the budget it had includes it.
+    const sends = Math.max(1, Math.min(this.limiter.budget(this.host.now()) + 1, SENDS_PER_BACKLOG));
+    const packed = this.queue.take(sends);
+    if (!packed) return undefined;
+    this.lastWasDirect = false;
+    const batch = batchOf(packed);
+    this.host.spool.claim(this.channelId, batch);
+    return batch;
   }
 
-  private async sendBatch(batch: Batch): Promise<void> {
-    let id: string;
-    try {
-      ({ id } = await this.host.deliver({ operation: 'send', channelId: this.channelId, body: { embeds: batch.embeds } }));
-    } catch (error) {
-      if (!batch.settled) this.batchFailed(batch, failureOf(error));
-      return;
-    }
-    if (batch.settled) return;
-    batch.settled = true;
-    this.host.messageSent();
-    this.host.ledger.posted(
-      batch.items.map((item) => item.receivedAt),
-      batch.digest,
-      this.host.now(),
-    );
-    this.host.emit('posted', { channelId: this.channelId, messageId: id, events: eventsOf(batch) });
-    this.restored();
-  }
-
-  private batchFailed(batch: Batch, failure: DeliveryFailure): void {
-    if (failure.reason === 'rejected' && batch.embeds.length > 1 && !batch.split) {
-      // One bad embed must not take the others down: send each on its own, once.
-      batch.settled = true;
-      this.splitRetries.unshift(...splitBatch(batch));
-      this.host.logger.warn(
-        { channelId: this.channelId, status: failure.status, code: failure.code, embeds: batch.embeds.length, error: failure.message },
-        'Discord rejected a merged message; sending each embed on its own',
-      );
-      return;
-    }
-    this.settleFailed(batch, failure);
-  }
-
-  private async runDirect(op: DirectOp): Promise<void> {
+  private async attempt(work: Work): Promise<void> {
     const request: MessageRequest =
-      op.kind === 'send'
-        ? { operation: 'send', channelId: this.channelId, body: op.body }
-        : { operation: 'edit', channelId: this.channelId, messageId: op.messageId ?? '', body: op.body };
+      work.type === 'batch'
+        ? { operation: 'send', channelId: this.channelId, nonce: work.nonce, body: { embeds: work.embeds } }
+        : work.kind === 'send'
+          ? { operation: 'send', channelId: this.channelId, body: work.body, ...(work.nonce === undefined ? {} : { nonce: work.nonce }) }
+          : { operation: 'edit', channelId: this.channelId, messageId: work.messageId ?? '', body: work.body };
     let id: string;
     try {
       ({ id } = await this.host.deliver(request));
     } catch (error) {
-      if (!op.settled) this.settleFailed(op, failureOf(error, op.kind));
+      // Shut down meanwhile: the work stays in the spool for the next start.
+      if (this.closed || work.settled) return;
+      this.failed(work, error instanceof DeliveryError ? error.failure : classifyError(error, request.operation));
       return;
     }
-    if (op.settled) return;
-    op.settled = true;
-    if (op.kind === 'send') this.host.messageSent();
-    const messageId = id || (op.messageId ?? '');
-    if (op.events && op.events.count > 0) {
-      this.host.ledger.posted([], op.events, this.host.now());
-      this.host.emit('posted', { channelId: this.channelId, messageId, events: op.events.count });
-    }
-    for (const waiter of op.waiters) waiter.resolve({ id: messageId });
-    this.restored();
+    if (work.settled) return;
+    this.succeeded(work, id);
   }
 
-  /** Counts a failed batch or direct message as undeliverable, and reports it. */
-  private settleFailed(work: Work, failure: DeliveryFailure): void {
+  private succeeded(work: Work, id: string): void {
     work.settled = true;
+    const now = this.host.now();
+    if (work.type === 'batch') {
+      this.host.spool.delivered(work.nonce);
+      this.host.messageSent();
+      this.host.ledger.posted(
+        work.items.map((item) => item.receivedAt),
+        work.digest,
+        now,
+      );
+      this.host.emit('posted', { channelId: this.channelId, messageId: id, events: batchEvents(work) });
+    } else {
+      if (work.kind === 'send') this.host.messageSent();
+      const messageId = id || (work.messageId ?? '');
+      if (work.events && work.events.count > 0) {
+        this.host.ledger.posted([], work.events, now);
+        this.host.emit('posted', { channelId: this.channelId, messageId, events: work.events.count });
+      }
+      for (const waiter of work.waiters) waiter.resolve({ id: messageId });
+    }
+    const ended = this.availability.succeeded();
+    if (ended) this.restored(ended, now);
+  }
+
+  private failed(work: Work, failure: DeliveryFailure): void {
+    const now = this.host.now();
+    switch (failure.kind) {
+      case 'rate_limited':
+        this.retry = work;
+        this.limiter.pauseFor(failure.retryAfterMs ?? 1000, now);
+        this.host.rateLimited(this.channelId, failure);
+        return;
+      case 'outage':
+      case 'channel': {
+        this.retry = work;
+        const { delayMs, began } = this.availability.failed(failure, now);
+        if (began) this.reportUnavailable(failure, delayMs);
+        else this.host.logger.debug({ channelId: this.channelId, status: failure.status, retryInMs: delayMs }, 'channel still unavailable');
+        return;
+      }
+      case 'message':
+        this.settleFailed(work, failure);
+        this.host.logger.warn(
+          { channelId: this.channelId, status: failure.status, code: failure.code, error: failure.message },
+          `Discord refused to ${work.type === 'direct' && work.kind === 'edit' ? 'edit' : 'send'} a message (it is gone or not the bot's)`,
+        );
+        return;
+      case 'rejected':
+        if (work.type === 'batch' && work.embeds.length > 1 && !work.split) {
+          // One bad embed must not take the others down: send each on its own, once.
+          work.settled = true;
+          const singles = splitBatch(work);
+          this.host.spool.reclaim(work, singles);
+          this.resend.unshift(...singles);
+          this.host.logger.warn(
+            { channelId: this.channelId, status: failure.status, code: failure.code, embeds: work.embeds.length, error: failure.message },
+            'Discord rejected a merged message; sending each embed on its own',
+          );
+          return;
+        }
+        this.settleFailed(work, failure);
+        this.host.logger.error(
+          { channelId: this.channelId, status: failure.status, code: failure.code, events: eventsOf(work), error: failure.message },
+          'Discord rejected a message; its events are counted as undeliverable',
+        );
+    }
+  }
+
+  /** Counts a batch or direct message as undeliverable and drops it (from the spool too). */
+  private settleFailed(work: Work, failure: Pick<DeliveryFailure, 'reason' | 'message' | 'status'>): void {
     this.undeliverable(eventsOf(work), failure.reason);
-    if (work.kind !== 'batch') {
+    this.discard(work, failure);
+  }
+
+  /** Drops a batch or direct message (from the spool too), rejecting whoever waits for it. */
+  private discard(work: Work, failure: Pick<DeliveryFailure, 'reason' | 'message' | 'status'>): void {
+    work.settled = true;
+    if (work.type === 'batch') this.host.spool.delivered(work.nonce);
+    else {
       const error = new OutboxError(failure.message, failure.reason, failure.status);
       for (const waiter of work.waiters) waiter.reject(error);
     }
-    if (failure.channelLevel) {
-      this.markUnavailable(failure);
-      return;
-    }
-    if (failure.reason === 'shutdown') return;
-    const details = { channelId: this.channelId, status: failure.status, code: failure.code, events: eventsOf(work), reason: failure.reason, error: failure.message };
-    if (failure.reason === 'rejected') this.host.logger.error(details, 'Discord rejected a message; its events are counted as undeliverable');
-    else if (failure.reason === 'server_error' || failure.reason === 'network') {
-      this.host.logger.error(details, 'Discord could not be reached after retries; the events are counted as undeliverable');
-    } else this.host.logger.warn(details, `Discord refused to ${work.kind === 'edit' ? 'edit' : 'send'} a message (it is gone or not the bot's)`);
   }
 
-  private markUnavailable(failure: DeliveryFailure): void {
-    const cooldown = this.host.unavailableCooldownMs;
-    this.unavailable = { reason: failure.reason, status: failure.status, until: this.host.now() + cooldown };
-    if (!this.reported) {
-      this.reported = true;
-      this.host.logger.error(
-        { channelId: this.channelId, status: failure.status, code: failure.code, retryInMs: cooldown },
-        `${channelProblem(this.channelId, failure)} Until then its events are counted as undeliverable (reason ${failure.reason}); the next event after ${Math.round(cooldown / 1000)} s tries again.`,
-      );
+  private reportUnavailable(failure: DeliveryFailure, delayMs: number): void {
+    const held = this.pendingEvents;
+    const retryAt = this.host.now() + delayMs;
+    const details = { channelId: this.channelId, status: failure.status, code: failure.code, held, retryInMs: delayMs, error: failure.message };
+    if (failure.kind === 'channel') {
+      this.host.logger.error(details, `${channelProblem(this.channelId, failure)} Its ${held} alerts are held and the channel is tried again with backoff (next in ${Math.ceil(delayMs / 1000)} s).`);
     } else {
-      this.host.logger.debug({ channelId: this.channelId, status: failure.status }, 'channel still unavailable');
+      this.host.logger.warn(details, `Discord cannot take messages for channel ${this.channelId} now (${failure.status}: ${failure.message}); ${held} alerts are held and retried with backoff until it does`);
     }
-    this.flushAll(failure.reason, false);
-    this.host.emit('channel-unavailable', { channelId: this.channelId, reason: failure.reason, status: failure.status, retryAt: this.unavailable.until });
+    this.host.emit('channel-unavailable', { channelId: this.channelId, state: failure.kind === 'channel' ? 'refused' : 'outage', reason: failure.reason, status: failure.status, message: failure.message, retryAt, held });
   }
 
-  private restored(): void {
-    if (!this.unavailable) return;
-    this.unavailable = undefined;
-    if (this.reported) {
-      this.reported = false;
-      this.host.logger.info({ channelId: this.channelId }, `channel ${this.channelId} accepts messages again`);
-      this.host.emit('channel-restored', { channelId: this.channelId });
+  private restored(ended: Unavailability, now: number): void {
+    const downMs = now - ended.since;
+    this.host.logger.info({ channelId: this.channelId, state: ended.state, downMs, failedTries: ended.failures }, `channel ${this.channelId} accepts messages again after ${Math.round(downMs / 1000)} s`);
+    this.host.emit('channel-restored', { channelId: this.channelId, state: ended.state, downMs });
+    if (this.expiredUnreported > 0) {
+      this.noticeExpired(this.expiredUnreported);
+      this.expiredUnreported = 0;
     }
   }
 
-  /** Counts everything queued (and, if asked, in flight) as undeliverable; rejects waiting direct messages. */
-  private flushAll(reason: UndeliverableReason, includeInFlight: boolean): number {
-    let events = this.queue.clear();
-    const error = new OutboxError(`message to channel ${this.channelId} not sent (${reason})`, reason);
-    const settle = (work: Work): void => {
-      work.settled = true;
-      events += eventsOf(work);
-      if (work.kind !== 'batch') for (const waiter of work.waiters) waiter.reject(error);
+  /** Gives up on what has waited longer than max_age, counting it `expired`. */
+  private expire(): void {
+    const cutoff = this.host.now() - this.host.maxAgeMs;
+    let expired = 0;
+    const drop = (work: Work): void => {
+      expired += eventsOf(work);
+      this.discard(work, { reason: 'expired', status: 'network', message: 'older than outbox.max_age' });
     };
-    for (const batch of this.splitRetries.splice(0)) settle(batch);
-    for (const op of this.direct.splice(0)) settle(op);
-    if (includeInFlight && this.inFlight && !this.inFlight.settled) settle(this.inFlight);
-    this.undeliverable(events, reason);
-    return events;
+    if (this.retry && !this.retry.settled && eventsOf(this.retry) > 0 && oldestEvent(this.retry) < cutoff) {
+      drop(this.retry);
+      this.retry = undefined;
+    }
+    for (let i = this.resend.length - 1; i >= 0; i--) {
+      const batch = this.resend[i]!;
+      if (oldestOf(batch) >= cutoff) continue;
+      this.resend.splice(i, 1);
+      drop(batch);
+    }
+    for (const op of this.direct.remove((queued) => (queued.events?.count ?? 0) > 0 && oldestEvent(queued) < cutoff)) drop(op);
+    const fromQueue = this.queue.expire(cutoff);
+    if (fromQueue.items.length > 0) this.host.spool.remove(fromQueue.items);
+    if (fromQueue.folded > 0) this.host.spool.removeFolded(this.channelId);
+    expired += fromQueue.items.length + fromQueue.folded;
+    if (expired === 0) return;
+    this.undeliverable(expired, 'expired');
+    this.host.logger.error(
+      { channelId: this.channelId, events: expired, maxAgeMs: this.host.maxAgeMs },
+      `${expired} alerts for channel ${this.channelId} waited longer than outbox.max_age and are given up`,
+    );
+    if (this.availability.status) this.expiredUnreported += expired;
+    else this.noticeExpired(expired);
+  }
+
+  private noticeExpired(events: number): void {
+    this.notice({ content: `⚠️ ${events} alert${events === 1 ? '' : 's'} expired during the outage (pending longer than outbox.max_age); see the bot's log.` });
   }
 
   private undeliverable(events: number, reason: UndeliverableReason): void {
     if (events <= 0) return;
+    this.undeliverableCounts.set(reason, (this.undeliverableCounts.get(reason) ?? 0) + events);
     this.host.ledger.undeliverable(events, reason);
     this.host.emit('undeliverable', { channelId: this.channelId, events, reason });
   }
-}
-
-function failureOf(error: unknown, operation: 'send' | 'edit' = 'send'): DeliveryFailure {
-  return error instanceof DeliveryError ? error.failure : classifyError(error, operation);
-}
-
-/** One batch per embed of a rejected merged message; the digest embed (last) keeps its counters. */
-function splitBatch(batch: Batch): Batch[] {
-  const singles: Batch[] = batch.items.map((item) => ({ kind: 'batch', embeds: [item.embed], items: [item], split: true, settled: false }));
-  const digestEmbed = batch.embeds[batch.items.length];
-  if (batch.digest && digestEmbed) {
-    singles.push({ kind: 'batch', embeds: [digestEmbed], items: [], digest: batch.digest, split: true, settled: false });
-  }
-  return singles;
 }

@@ -10,6 +10,8 @@ export interface PendingItem {
   label?: string;
   /** When the bot received the event, ms since the epoch. */
   receivedAt: number;
+  /** Its row in the spool. */
+  spoolId?: number;
 }
 
 /** What the next message of a channel carries. */

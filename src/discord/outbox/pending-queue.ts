@@ -1,9 +1,27 @@
 import { DigestCounter } from './digest.ts';
 import { packMessage, type PackedMessage, type PendingItem } from './packing.ts';
 
+/** Topics that keep their full embed when a channel's queue is full: another event's is folded instead. */
+const KEPT_FIRST = new Set(['job.failed', 'job.missed']);
+
+/** Whether an event of `topic` is kept in full ahead of notices when the queue is full. */
+export function keptFirst(topic: string): boolean {
+  return KEPT_FIRST.has(topic);
+}
+
+/** What {@link PendingQueue.push} did with an event. */
+export interface PushResult {
+  /** `queued` in full, or `folded` into the digest counters. */
+  kept: 'queued' | 'folded';
+  /** A notice folded into the counters to make room for this failure. */
+  evicted?: PendingItem;
+}
+
 /**
  * One channel's waiting events, oldest first: up to `capacity` full items; beyond that an event is
  * folded straight into digest counters, so memory stays bounded and every event is still counted.
+ * When the queue is full, `job.failed` and `job.missed` keep their details: the newest notice is
+ * folded in their place.
  */
 export class PendingQueue {
   private items: PendingItem[] = [];
@@ -11,15 +29,29 @@ export class PendingQueue {
 
   constructor(readonly capacity: number) {}
 
-  /** Adds an event; returns whether it was kept in full or folded into the digest counters. */
-  push(item: PendingItem): 'queued' | 'folded' {
+  /** Adds an event, in full while there is room (or a notice can make room), else folded. */
+  push(item: PendingItem): PushResult {
     if (this.items.length < this.capacity) {
       this.items.push(item);
-      return 'queued';
+      return { kept: 'queued' };
     }
+    if (keptFirst(item.topic)) {
+      const at = this.items.findLastIndex((queued) => !keptFirst(queued.topic));
+      if (at >= 0) {
+        const [evicted] = this.items.splice(at, 1);
+        this.fold(evicted!.topic, evicted!.label, evicted!.receivedAt);
+        this.items.push(item);
+        return { kept: 'queued', evicted: evicted! };
+      }
+    }
+    this.fold(item.topic, item.label, item.receivedAt);
+    return { kept: 'folded' };
+  }
+
+  /** Counts an event in the digest counters only. */
+  fold(topic: string, label: string | undefined, receivedAt: number): void {
     this.overflow ??= new DigestCounter();
-    this.overflow.add(item.topic, item.label, item.receivedAt);
-    return 'folded';
+    this.overflow.add(topic, label, receivedAt);
   }
 
   /** Events waiting, full and folded. */
@@ -35,6 +67,11 @@ export class PendingQueue {
   /** Items held in full (never more than `capacity`). */
   get storedItems(): number {
     return this.items.length;
+  }
+
+  /** The items held in full, oldest first (for copies; not to be changed). */
+  get fullItems(): readonly PendingItem[] {
+    return this.items;
   }
 
   /** The digest counters of folded events, if any (for inspection). */
@@ -53,6 +90,22 @@ export class PendingQueue {
       this.items.splice(0, packed.items.length);
     }
     return packed;
+  }
+
+  /**
+   * Removes the events received before `cutoff`: full items one by one, the folded ones together
+   * once the newest of them is that old. Returns the items removed and how many folded events went.
+   */
+  expire(cutoff: number): { items: PendingItem[]; folded: number } {
+    const expired = this.items.filter((item) => item.receivedAt < cutoff);
+    if (expired.length > 0) this.items = this.items.filter((item) => item.receivedAt >= cutoff);
+    let folded = 0;
+    const lastAt = this.overflow?.summary().lastAt;
+    if (this.overflow && lastAt !== undefined && lastAt < cutoff) {
+      folded = this.overflow.count;
+      this.overflow = undefined;
+    }
+    return { items: expired, folded };
   }
 
   /** Empties the queue, returning how many events it held. */

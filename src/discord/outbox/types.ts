@@ -25,6 +25,8 @@ export interface DirectOptions {
   events?: number;
   /** When the (first) event was received, ms since the epoch. */
   receivedAt?: number;
+  /** For a send: its nonce (up to 25 characters), the same on a retry after a restart, so a create that had landed is not posted twice. */
+  nonce?: string;
 }
 
 /** What the Outbox reports as it works (besides metrics and logs). */
@@ -33,8 +35,35 @@ export interface OutboxEvents {
   posted: [{ channelId: string; messageId: string; events: number }];
   /** Events that will never reach Discord. */
   undeliverable: [{ channelId: string; events: number; reason: string }];
-  /** A channel answered 403/404: its events are counted undeliverable until it works again. */
-  'channel-unavailable': [{ channelId: string; reason: string; status: number | 'network'; retryAt: number }];
-  /** A channel that was unavailable accepted a message again. */
-  'channel-restored': [{ channelId: string }];
+  /** A channel cannot be posted to: Discord is down for it (`outage`) or it refuses the bot (`refused`, 403/404); its events are held. */
+  'channel-unavailable': [{ channelId: string; state: 'outage' | 'refused'; reason: string; status: number | 'network'; message: string; retryAt: number; held: number }];
+  /** A channel that could not be posted to accepted a message again. */
+  'channel-restored': [{ channelId: string; state: 'outage' | 'refused'; downMs: number }];
+}
+
+/** One channel as /zmq_status and /healthz report it. */
+export interface ChannelReport {
+  /** Events waiting or in flight. */
+  pending: number;
+  /** Events given up on, by reason. */
+  undeliverable: Record<string, number>;
+  /** `ok`, or why it cannot be posted to now. */
+  state: 'ok' | 'outage' | 'refused';
+  /** While not ok: since when (ms epoch), the last answer, and when it is tried next. */
+  since?: number;
+  status?: number | 'network';
+  error?: string;
+  nextAttemptAt?: number;
+}
+
+/** What {@link Outbox.drain} did. */
+export interface OutboxDrainResult {
+  /** Everything pending was posted (or given up on) within the bound. */
+  drained: boolean;
+  /** Events still pending when the bound was reached (0 when drained). */
+  left: number;
+  /** Of those, events kept in the spool: the next start delivers them (all of them with a file store). */
+  kept: number;
+  /** Of those, events counted undeliverable (`shutdown`) because the spool does not outlive the process (`:memory:`). */
+  abandoned: number;
 }

@@ -1,10 +1,12 @@
 import { validateMessage } from '../limits.ts';
+import { RecentNonces } from '../nonces.ts';
 import type { RouteDef } from '../router.ts';
 import { intParam, noContent, ok, snowflakeParam, type RestDeps } from './deps.ts';
 
 /** Sending, editing, deleting and reading a channel's messages. */
 export function messageRoutes({ store, attachments }: RestDeps): RouteDef[] {
   const channelId = (params: Record<string, string>): string => store.channel(params.channel_id ?? '').id;
+  const nonces = new RecentNonces();
   return [
     {
       method: 'GET',
@@ -40,8 +42,17 @@ export function messageRoutes({ store, attachments }: RestDeps): RouteDef[] {
       handler: ({ params, body }) => {
         const id = channelId(params);
         const input = validateMessage(body.json, { requireBody: true, hasFiles: body.files.length > 0 });
+        // As Discord does: a retried create whose first try had landed returns that message, once.
+        const enforced = input.enforceNonce === true && input.nonce !== undefined ? input.nonce : undefined;
+        if (enforced !== undefined) {
+          const earlier = nonces.find(id, store.bot.id, enforced);
+          const existing = earlier === undefined ? undefined : store.channel(id).log.get(earlier);
+          if (existing) return ok(existing.message);
+        }
         const files = attachments.save(id, body.files);
-        return ok(store.createMessage(id, input, { attachments: files }).message);
+        const created = store.createMessage(id, input, { attachments: files });
+        if (enforced !== undefined) nonces.remember(id, store.bot.id, enforced, created.message.id);
+        return ok(created.message);
       },
     },
     {
