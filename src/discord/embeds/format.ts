@@ -1,14 +1,26 @@
-import type { APIEmbedField } from 'discord.js';
+import { time, TimestampStyles, type APIEmbedField } from 'discord.js';
 import type { ZmqEvent } from '../../pipeline/event.ts';
 import { EmbedLimits } from './limits.ts';
 import { codeBlock, formatCount, safeText } from './text.ts';
 
-const ISO_8601 = /^\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}(?::?\d{2})?)?)?$/i;
+const ISO_8601 = /^(\d{4}-\d{2}-\d{2})(?:[T ](\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?)(Z|[+-]\d{2}(?::?\d{2})?)?)?$/i;
 
-/** Milliseconds since the epoch for an ISO-8601 string, or undefined when it is not one. */
+/**
+ * Milliseconds since the epoch for an ISO-8601 string, or undefined when it is not one. A time
+ * without a zone is UTC, never the bot host's local time (Date.parse would read it as local).
+ */
 export function parseIsoTime(value: unknown): number | undefined {
-  if (typeof value !== 'string' || !ISO_8601.test(value.trim())) return undefined;
-  const ms = Date.parse(value.trim());
+  if (typeof value !== 'string') return undefined;
+  const match = ISO_8601.exec(value.trim());
+  if (match === null) return undefined;
+  const [, date, clock, zone] = match;
+  let iso = date as string;
+  if (clock !== undefined) {
+    // Date.parse wants ±hh:mm; a zone may come as ±hh or ±hhmm.
+    const offset = zone === undefined ? 'Z' : zone.toUpperCase() === 'Z' ? 'Z' : `${zone.slice(0, 3)}:${zone.slice(3).replace(':', '') || '00'}`;
+    iso = `${date}T${clock}${offset}`;
+  }
+  const ms = Date.parse(iso);
   // Discord rejects timestamps outside the years 0000-9999 that toISOString can print plainly.
   return Number.isFinite(ms) && ms >= -62_167_219_200_000 && ms <= 253_402_300_799_999 ? ms : undefined;
 }
@@ -86,13 +98,16 @@ export function formatDuration(seconds: number): string {
 /** A point in time as Discord renders it for each reader: absolute and relative (`<t:…:f>` (`<t:…:R>`)). */
 export function discordTime(ms: number): string {
   const unix = Math.floor(ms / 1000);
-  return `<t:${unix}:f> (<t:${unix}:R>)`;
+  return `${time(unix, TimestampStyles.ShortDateTime)} (${time(unix, TimestampStyles.RelativeTime)})`;
 }
 
 /** A payload value that names a time: Discord time markup when it is ISO-8601, else the value as text. */
 export function renderTime(value: unknown): string {
   const ms = parseIsoTime(value);
-  return ms === undefined ? renderValue(value) : `${discordTime(ms)}\n\`${safeText(String(value), 100)}\``;
+  if (ms === undefined) return renderValue(value);
+  const text = String(value).trim();
+  const naive = !/(?:Z|[+-]\d{2}(?::?\d{2})?)$/i.test(text) && /[T ]\d{2}:\d{2}/.test(text);
+  return `${discordTime(ms)}\n\`${safeText(text, 100)}\`${naive ? ' (no zone given: read as UTC)' : ''}`;
 }
 
 /** The job's display name: `job_name`, else `job_id`, else a placeholder. */
@@ -112,15 +127,22 @@ export function idField(name: string, value: unknown): APIEmbedField {
 }
 
 /**
+ * Payload keys no embed shows: `schedulezero` holds the ScheduleZero broker's whole original
+ * message for custom handlers, and its fields are already shown in catalog form.
+ */
+export const HIDDEN_KEYS: readonly string[] = ['schedulezero'];
+
+/**
  * Fields for the payload keys a builder does not show itself ("extra fields are kept"), within a
  * budget so a large payload cannot crowd out the alert; the last field says how many were left out.
+ * A value that is an ISO-8601 time is shown as Discord time markup.
  */
 export function extraFields(
   data: Record<string, unknown>,
   shown: readonly string[],
   budget: { maxFields: number; maxChars: number; maxValue?: number },
 ): APIEmbedField[] {
-  const keys = Object.keys(data).filter((k) => !shown.includes(k));
+  const keys = Object.keys(data).filter((k) => !shown.includes(k) && !HIDDEN_KEYS.includes(k));
   const fields: APIEmbedField[] = [];
   let used = 0;
   let index = 0;
@@ -128,7 +150,8 @@ export function extraFields(
     const key = keys[index]!;
     const room = Math.min(budget.maxValue ?? EmbedLimits.fieldValue, budget.maxChars - used - key.length);
     if (room < 40) break;
-    const value = renderValue(data[key], room);
+    const asTime = parseIsoTime(data[key]) === undefined ? undefined : renderTime(data[key]);
+    const value = asTime !== undefined && asTime.length <= room ? asTime : renderValue(data[key], room);
     const inline = value.length <= 40 && !value.includes('\n');
     fields.push(field(key, value, inline));
     used += key.length + value.length;
