@@ -10,7 +10,7 @@ import type { CoreModuleContext, ModuleCleanup, ModuleDefinition } from './pipel
 import { loadModules, runCleanups, setupModules, type LoadedModule } from './pipeline/modules.ts';
 import { HandlerRegistry, type HandlerInfo } from './pipeline/registry.ts';
 import type { ZmqEvent } from './pipeline/event.ts';
-import { Subscriber, type ListenerState, type MalformedReport } from './transport/subscriber.ts';
+import { Subscriber, type EndpointProblem, type ListenerState, type MalformedReport } from './transport/subscriber.ts';
 import { LogThrottle } from './transport/throttle.ts';
 
 type NoExtensions = Record<never, never>;
@@ -40,10 +40,14 @@ export interface PublisherStats {
   src: string;
   /** Run id of its last message (one per publisher start), when its envelopes carry one. */
   run?: string;
-  lastSeq: number;
+  /** False when it sends no sequence numbers (ScheduleZero's broker): what it lost cannot be known. */
+  lossDetection: boolean;
+  /** Null without sequence numbers. */
+  lastSeq: number | null;
   lastEventAgeSeconds: number;
   received: number;
-  lost: number;
+  /** Null when loss detection is unavailable: not "0 lost". */
+  lost: number | null;
   /** Events it sent before we connected to it (first seq seen − 1, per run); not lost. */
   beforeConnect: number;
   gaps: number;
@@ -61,14 +65,18 @@ export interface AppStatus {
     topics: string[];
     /** Times the listener was restarted with restartListener() (its own recoveries not included). */
     restarts: number;
+    /** Endpoints that are not PUB sockets (e.g. ScheduleZero's registration REP), with what to do. */
+    problems: EndpointProblem[];
   };
   queue: { depth: number; capacity: number; byPriority: Record<number, number> };
   counts: {
     received: number;
     dispatched: number;
     dropped: { overflow: number; malformed: number; shutdown: number; total: number };
-    /** Events the network lost (publisher sequence gaps). */
+    /** Events the network lost (publisher sequence gaps), from publishers that send sequence numbers. */
     lost: number;
+    /** Publishers seen that send no sequence numbers: their losses are not in `lost`. */
+    unsequencedPublishers: number;
     /** Events publishers sent before we connected to them; not lost. */
     beforeConnect: number;
     unhandled: number;
@@ -195,7 +203,13 @@ export class App<X extends object = object> {
         host: config.http.host,
         port: config.http.port,
         metrics: this.metrics,
-        report: () => ({ ...options.healthDetails?.(), ...this.healthReport() }),
+        report: () => {
+          const details = options.healthDetails?.() ?? {};
+          const own = this.healthReport();
+          // Both sides may say why the bot cannot do its job; /healthz lists every reason.
+          const reasons = [...(Array.isArray(details.reasons) ? (details.reasons as string[]) : []), ...(own.reasons ?? [])];
+          return { ...details, ...own, reasons };
+        },
         logger: this.logger.child({ component: 'http' }),
       });
     }
@@ -292,6 +306,7 @@ export class App<X extends object = object> {
         connected: sub.connected,
         topics: [...this.subscriber.topics],
         restarts: this.counts.restarts,
+        problems: sub.problems,
       },
       // Events the rate cap holds were taken from the queue but not yet dispatched: still queued.
       queue: { depth: this.queue.size + dispatcher.waiting, capacity: this.queue.capacity, byPriority: this.queue.sizeByPriority() },
@@ -301,6 +316,7 @@ export class App<X extends object = object> {
         dropped,
         lost: sub.lost,
         beforeConnect: sub.beforeConnect,
+        unsequencedPublishers: 0,
         unhandled: dispatcher.unhandled,
         handlerErrors: dispatcher.handlerErrors,
         malformed: sub.malformed,
@@ -311,10 +327,11 @@ export class App<X extends object = object> {
       publishers: this.subscriber.publishers().map((p) => ({
         src: p.src,
         ...(p.run !== undefined && { run: p.run }),
-        lastSeq: p.lastSeq,
+        lossDetection: p.sequenced,
+        lastSeq: p.sequenced ? p.lastSeq : null,
         lastEventAgeSeconds: ageSeconds(now, p.lastReceivedAt),
         received: p.received,
-        lost: p.lost,
+        lost: p.sequenced ? p.lost : null,
         beforeConnect: p.beforeConnect,
         gaps: p.gaps,
         restarts: p.restarts,
@@ -322,6 +339,7 @@ export class App<X extends object = object> {
       lastEventAgeSeconds: sub.lastEventAt === undefined ? null : ageSeconds(now, sub.lastEventAt),
       uptimeSeconds: ageSeconds(now, this.startedAt),
     };
+    status.counts.unsequencedPublishers = status.publishers.filter((p) => !p.lossDetection).length;
     if (this.health?.url) status.httpUrl = this.health.url;
     return status;
   }
@@ -352,13 +370,18 @@ export class App<X extends object = object> {
 
   private healthReport(): HealthReport {
     const stats = this.status();
+    const { problems, endpoints } = stats.listener;
+    // Not a PUB on every endpoint: nothing can ever arrive, which a restart does not change.
+    const reasons = problems.length > 0 && problems.length === endpoints.length ? problems.map((p) => p.message) : [];
     return {
+      reasons,
       listener: stats.listener,
       queue: { depth: stats.queue.depth, capacity: stats.queue.capacity },
       last_event_age_seconds: stats.lastEventAgeSeconds,
       publishers: stats.publishers.map((p) => ({
         src: p.src,
         ...(p.run !== undefined && { run: p.run }),
+        loss_detection: p.lossDetection ? 'sequence numbers' : 'unavailable: this publisher sends no sequence numbers',
         last_seq: p.lastSeq,
         last_event_age_seconds: p.lastEventAgeSeconds,
         received: p.received,

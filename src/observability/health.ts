@@ -7,10 +7,14 @@ import type { Metrics } from './metrics.ts';
 export interface PublisherHealth {
   src: string;
   run?: string;
-  last_seq: number;
+  /** How its losses are known, or that they cannot be (no sequence numbers: ScheduleZero's broker). */
+  loss_detection: string;
+  /** Null without sequence numbers. */
+  last_seq: number | null;
   last_event_age_seconds: number;
   received: number;
-  lost: number;
+  /** Null when loss detection is unavailable. */
+  lost: number | null;
   /** Events it sent before we connected to it; not lost. */
   before_connect: number;
   gaps: number;
@@ -21,7 +25,7 @@ export interface PublisherHealth {
 export interface HealthReport {
   /** Why the bot cannot do its job though the listener runs; any reason makes /healthz answer 503. */
   reasons?: string[];
-  listener: { state: string; endpoints: string[]; connected: string[]; topics: string[] };
+  listener: { state: string; endpoints: string[]; connected: string[]; topics: string[]; problems: readonly { endpoint: string; message: string }[] };
   queue: { depth: number; capacity: number };
   /** Seconds since the last event arrived; null before the first. */
   last_event_age_seconds: number | null;

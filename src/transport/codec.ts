@@ -1,3 +1,4 @@
+import { decodeBrokerMessage } from './codec-schedulezero.ts';
 import type { EventMeta, ZmqEvent } from '../pipeline/event.ts';
 
 /** What was wrong with a message that did not follow the wire format. */
@@ -9,7 +10,11 @@ export type MalformedKind =
   | 'invalid_json'
   | 'not_object'
   | 'oversized'
-  | 'bad_envelope';
+  | 'bad_envelope'
+  | 'unknown_message_type'
+  | 'unknown_event_class'
+  | 'bad_base64'
+  | 'invalid_notification';
 
 /** Every malformed kind, in the order the wire-format checks run. */
 export const malformedKinds: readonly MalformedKind[] = [
@@ -21,6 +26,10 @@ export const malformedKinds: readonly MalformedKind[] = [
   'not_object',
   'oversized',
   'bad_envelope',
+  'unknown_message_type',
+  'unknown_event_class',
+  'bad_base64',
+  'invalid_notification',
 ];
 
 /** A description of one malformed message, with a short sample for the log. */
@@ -131,20 +140,37 @@ function parseEnvelope(frame: Uint8Array): Envelope | string {
   return { v, seq, ts, src, run };
 }
 
+const OPEN_BRACE = 0x7b;
+
 /**
- * Decodes one multipart ZeroMQ message into an event. Never throws: malformed input is
- * classified by kind and either salvaged (ok: true, with `malformed`) or rejected (ok: false).
+ * Decodes one ZeroMQ message into an event: the catalog format (topic, payload, optional
+ * envelope) or, for a single frame holding a JSON object, ScheduleZero's broker format
+ * (decodeBrokerMessage). Never throws: malformed input is classified by kind and either salvaged
+ * (ok: true, with `malformed`) or rejected (ok: false).
  */
 export function decodeMessage(frames: readonly Uint8Array[], opts: DecodeOptions): DecodeResult {
   const receivedAt = opts.now ?? Date.now();
   const topicFrame = frames[0];
   const payloadFrame = frames[1];
+  if (frames.length === 1 && topicFrame !== undefined && topicFrame[0] === OPEN_BRACE) {
+    if (topicFrame.length > opts.maxPayloadBytes) {
+      return {
+        ok: false,
+        malformed: {
+          kind: 'oversized',
+          detail: `ScheduleZero broker message of ${topicFrame.length} bytes, limit ${opts.maxPayloadBytes} (subscriber.max_payload_bytes)`,
+          sample: lossyPrefix(topicFrame, MAX_SAMPLE_CHARS),
+        },
+      };
+    }
+    return decodeBrokerMessage(topicFrame, receivedAt);
+  }
   if (topicFrame === undefined || payloadFrame === undefined) {
     return {
       ok: false,
       malformed: {
         kind: 'single_frame',
-        detail: `expected 2 or 3 frames (topic, payload, envelope), got ${frames.length}`,
+        detail: `expected 2 or 3 frames (topic, payload, envelope), or one JSON object frame (ScheduleZero's broker), got ${frames.length}`,
         sample: topicFrame === undefined ? '' : lossyPrefix(topicFrame, MAX_SAMPLE_CHARS),
       },
     };

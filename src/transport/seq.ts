@@ -1,9 +1,11 @@
 /** What the subscriber knows about one publisher, from the envelopes it has seen. */
 export interface PublisherState {
   src: string;
+  /** False for a publisher that sends no sequence numbers (ScheduleZero's broker): its losses cannot be known. */
+  sequenced: boolean;
   /** The run id of its last message (one per publisher start), when its envelopes carry one. */
   run?: string;
-  /** The sequence number of its last message, in that message's run. */
+  /** The sequence number of its last message, in that message's run; 0 while `sequenced` is false. */
   lastSeq: number;
   lastTs?: string;
   /** Milliseconds since the epoch when its last message arrived. */
@@ -64,7 +66,8 @@ function snapshot(tracked: Tracked): PublisherState {
  * sequence starting again), keeping a bounded number of publishers. An envelope's `run` id (one
  * per publisher start) makes a restart exact: each run is followed on its own, so a new run is a
  * restart even when it does not go back, and two processes sharing a `src` are not taken for
- * gaps and restarts. Without a run id, a seq that goes back is taken for a restart.
+ * gaps and restarts. Without a run id, a seq that goes back is taken for a restart. Publishers
+ * without sequence numbers are followed too ({@link SequenceTracker.heard}), marked `sequenced: false`.
  */
 export class SequenceTracker {
   readonly maxPublishers: number;
@@ -93,6 +96,13 @@ export class SequenceTracker {
       this.states.delete(src);
       this.states.set(src, state);
       this.mostRecent = state;
+    }
+    if (!state.sequenced) {
+      // It sent messages without sequence numbers before: counting starts here.
+      this.states.delete(src);
+      const seen = this.firstSight(src, seq, ts, receivedAt, run);
+      (this.mostRecent as Tracked).received += state.received;
+      return seen;
     }
     const key = run ?? NO_RUN;
     let last: number | undefined = state.lastSeq;
@@ -144,16 +154,40 @@ export class SequenceTracker {
     return seen;
   }
 
-  private firstSight(src: string, seq: number, ts: string | undefined, receivedAt: number, run: string | undefined): SeqObservation {
-    if (this.states.size >= this.maxPublishers) {
-      const oldest = this.states.keys().next();
-      if (!oldest.done) {
-        this.states.delete(oldest.value);
-        this.totalEvicted += 1;
+  /**
+   * Records one message from `src` that has no sequence number (ScheduleZero's broker sends none):
+   * the publisher is known, and when it was last heard from, but not what it lost.
+   */
+  heard(src: string, receivedAt: number = Date.now()): void {
+    let state = this.mostRecent;
+    if (state === undefined || state.src !== src) {
+      state = this.states.get(src);
+      if (state === undefined) {
+        this.makeRoom();
+        state = { src, sequenced: false, lastSeq: 0, lastReceivedAt: receivedAt, received: 0, lost: 0, beforeConnect: 0, gaps: 0, restarts: 0, runs: new Map() };
+      } else {
+        this.states.delete(src);
       }
+      this.states.set(src, state);
+      this.mostRecent = state;
     }
+    state.lastReceivedAt = receivedAt;
+    state.received += 1;
+  }
+
+  private makeRoom(): void {
+    if (this.states.size < this.maxPublishers) return;
+    const oldest = this.states.keys().next();
+    if (!oldest.done) {
+      this.states.delete(oldest.value);
+      this.totalEvicted += 1;
+    }
+  }
+
+  private firstSight(src: string, seq: number, ts: string | undefined, receivedAt: number, run: string | undefined): SeqObservation {
+    this.makeRoom();
     const beforeConnect = seq - 1;
-    const state: Tracked = { src, lastSeq: seq, lastTs: ts, lastReceivedAt: receivedAt, received: 1, lost: 0, beforeConnect, gaps: 0, restarts: 0, runs: new Map() };
+    const state: Tracked = { src, sequenced: true, lastSeq: seq, lastTs: ts, lastReceivedAt: receivedAt, received: 1, lost: 0, beforeConnect, gaps: 0, restarts: 0, runs: new Map() };
     if (run !== undefined) state.run = run;
     this.totalBeforeConnect += beforeConnect;
     this.states.set(src, state);

@@ -3,6 +3,7 @@ import * as zmq from 'zeromq';
 import type { Logger } from '../observability/logger.ts';
 import { decodeMessage, type DecodeOptions, type MalformedFrame, type MalformedKind } from './codec.ts';
 import type { ZmqEvent } from '../pipeline/event.ts';
+import { BROKER_FRAME_PREFIX } from './codec-schedulezero.ts';
 import { SequenceTracker, type PublisherState } from './seq.ts';
 import { LogThrottle } from './throttle.ts';
 
@@ -27,6 +28,35 @@ export interface SubscriberOptions {
   logger: Logger;
 }
 
+/** An endpoint that accepts connections but is not a ZeroMQ PUB socket (e.g. ScheduleZero's registration REP). */
+export interface EndpointProblem {
+  endpoint: string;
+  problem: 'not_a_publisher';
+  /** What to tell a person: which endpoint, what it is not, where ScheduleZero's broker listens. */
+  message: string;
+  /** The last handshake error seen, as libzmq reported it. */
+  detail: string;
+  /** Failed handshakes since the endpoint was last fine. */
+  failures: number;
+  /** Milliseconds since the epoch of the first failed handshake. */
+  since: number;
+}
+
+/** Where ScheduleZero's event broker publishes unless configured otherwise (components.event_broker.publish_address). */
+export const SCHEDULEZERO_BROKER_DEFAULT = 'tcp://0.0.0.0:5555';
+
+/** The explanation for an endpoint whose peer refused the SUB handshake. */
+export function notPublisherMessage(endpoint: string): string {
+  const port = /:(\d+)$/.exec(endpoint)?.[1];
+  const host = /^tcp:\/\/(.+):\d+$/.exec(endpoint)?.[1] ?? '<host>';
+  const registration = port === '4242' || port === '4243' || port === '4244' ? ` Port ${port} is where ScheduleZero's registration server (a REP socket for job handlers) listens.` : '';
+  return (
+    `${endpoint} is not a ZeroMQ PUB socket: it accepted the connection but refused the SUB handshake.${registration} ` +
+    `ScheduleZero's event broker publishes on tcp://${host === '0.0.0.0' || host === '*' ? '127.0.0.1' : host}:5555 by default ` +
+    `(components.event_broker.enabled: true, publish_address ${SCHEDULEZERO_BROKER_DEFAULT}); point zmq_pub_address there.`
+  );
+}
+
 /** A malformed message as reported by the Subscriber's `malformed` event. */
 export type MalformedReport = MalformedFrame & { dropped: boolean };
 
@@ -42,27 +72,37 @@ export interface SubscriberEvents {
   'before-connect': [{ src: string; run?: string; seq: number; count: number }];
   state: [ListenerState];
   connection: [{ endpoint: string; connected: boolean }];
+  /** An endpoint was found not to be a PUB socket (`problem` set) or is fine again (`problem` undefined). */
+  'endpoint-problem': [{ endpoint: string; problem?: EndpointProblem }];
 }
 
 /** Counters since the Subscriber was constructed (they survive restarts). */
 export interface SubscriberStats {
   /** Messages received, malformed ones included. */
   received: number;
-  /** Events emitted as `event`. received = delivered + dropped malformed messages. */
+  /** Events emitted as `event`. received = delivered + dropped malformed messages + filtered. */
   delivered: number;
+  /** ScheduleZero broker messages whose mapped topic is not in `topics` (the broker's frames carry no topic for ZeroMQ to filter). */
+  filtered: number;
   malformed: Record<string, number>;
   lost: number;
   /** Events publishers sent before we connected to them (first seq seen − 1, per publisher run). */
   beforeConnect: number;
   publisherRestarts: number;
   lastEventAt?: number;
-  /** Endpoints with a live connection now. */
+  /** Endpoints with a live connection now (the ZeroMQ handshake done). */
   connected: string[];
+  /** Endpoints that are not PUB sockets, as far as their handshakes tell. */
+  problems: EndpointProblem[];
 }
 
 const MALFORMED_LOG_INTERVAL_MS = 60_000;
 const GAP_LOG_INTERVAL_MS = 10_000;
 const LISTENER_ERROR_LOG_INTERVAL_MS = 60_000;
+const NOT_PUBLISHER_LOG_INTERVAL_MS = 600_000;
+// libzmq gives up on an endpoint whose peer failed the handshake for a protocol error, so the
+// endpoint is connected again this long after a failure: a PUB may since have replaced the REP.
+const NOT_PUBLISHER_RETRY_MS = 30_000;
 
 /**
  * Receives scheduler events from one or more ZeroMQ PUB endpoints, decodes them, follows
@@ -80,6 +120,13 @@ export class Subscriber extends EventEmitter<SubscriberEvents> {
   private readonly gapLog = new LogThrottle(GAP_LOG_INTERVAL_MS);
   private readonly listenerErrorLog = new LogThrottle(LISTENER_ERROR_LOG_INTERVAL_MS);
   private readonly connected = new Set<string>();
+  // TCP connected, ZeroMQ handshake not (yet) done.
+  private readonly handshaking = new Set<string>();
+  private readonly problems = new Map<string, EndpointProblem>();
+  private readonly notPublisherLog = new LogThrottle(NOT_PUBLISHER_LOG_INTERVAL_MS);
+  private readonly rearmTimers = new Map<string, NodeJS.Timeout>();
+  // The topic prefixes broker events are matched against once decoded; undefined = everything.
+  private readonly brokerTopics: readonly string[] | undefined;
   private socket: zmq.Subscriber | undefined;
   private loop: Promise<void> | undefined;
   private current: ListenerState = 'stopped';
@@ -91,6 +138,7 @@ export class Subscriber extends EventEmitter<SubscriberEvents> {
   private recoveryAttempts = 0;
   private received = 0;
   private delivered = 0;
+  private filtered = 0;
   private readonly malformedCounts: Record<string, number> = {};
   private lastEventAt: number | undefined;
 
@@ -102,6 +150,7 @@ export class Subscriber extends EventEmitter<SubscriberEvents> {
     this.endpoints = [...options.endpoints];
     this.topics = [...options.topics];
     this.logger = options.logger;
+    this.brokerTopics = this.topics.length === 0 || this.topics.includes('') ? undefined : this.topics;
   }
 
   /** The listener's lifecycle state. */
@@ -148,11 +197,13 @@ export class Subscriber extends EventEmitter<SubscriberEvents> {
     const stats: SubscriberStats = {
       received: this.received,
       delivered: this.delivered,
+      filtered: this.filtered,
       malformed: { ...this.malformedCounts },
       lost: totals.lost,
       beforeConnect: totals.beforeConnect,
       publisherRestarts: totals.restarts,
       connected: [...this.connected],
+      problems: [...this.problems.values()].map((p) => ({ ...p })),
     };
     if (this.lastEventAt !== undefined) stats.lastEventAt = this.lastEventAt;
     return stats;
@@ -183,8 +234,10 @@ export class Subscriber extends EventEmitter<SubscriberEvents> {
     this.watchConnections(socket);
     let endpoint = '';
     try {
-      if (this.topics.length === 0) socket.subscribe();
-      else socket.subscribe(...this.topics);
+      if (this.brokerTopics === undefined) socket.subscribe();
+      // ScheduleZero's broker sends no topic frame: its frames are let in by their first bytes
+      // and matched against the topics once decoded.
+      else socket.subscribe(...this.topics, BROKER_FRAME_PREFIX);
       for (endpoint of this.endpoints) socket.connect(endpoint);
     } catch (err) {
       socket.close();
@@ -207,23 +260,75 @@ export class Subscriber extends EventEmitter<SubscriberEvents> {
     this.loop = undefined;
     for (const endpoint of this.connected) this.safeEmit('connection', { endpoint, connected: false });
     this.connected.clear();
+    this.handshaking.clear();
+    for (const timer of this.rearmTimers.values()) clearTimeout(timer);
+    this.rearmTimers.clear();
     this.setState('stopped');
     this.logger.info('ZeroMQ subscriber stopped');
   }
 
+  // A peer counts as connected once the ZeroMQ handshake is done, not when TCP connects: a REP
+  // socket (ScheduleZero's registration server) accepts the TCP connection and then refuses a SUB.
   private watchConnections(socket: zmq.Subscriber): void {
     const events = socket.events;
-    events.on('connect', ({ address }) => this.setConnected(socket, address, true));
-    events.on('disconnect', ({ address }) => this.setConnected(socket, address, false));
+    events.on('connect', ({ address }) => {
+      if (socket === this.socket) this.handshaking.add(address);
+    });
+    events.on('handshake', ({ address }) => this.setConnected(socket, address, true));
+    events.on('disconnect', ({ address }) => {
+      if (socket !== this.socket) return;
+      if (this.handshaking.delete(address) && !this.connected.has(address)) this.handshakeFailed(socket, address, 'the peer closed the connection during the ZeroMQ handshake');
+      this.setConnected(socket, address, false);
+    });
     events.on('connect:retry', ({ address, interval }) => this.logger.debug({ endpoint: address, retryInMs: interval }, 'ZeroMQ endpoint not reachable; retrying'));
-    events.on('handshake:error:protocol', ({ address, error }) => this.logger.warn({ endpoint: address, err: error }, 'ZeroMQ handshake failed (protocol)'));
+    events.on('handshake:error:protocol', ({ address, error }) => this.handshakeFailed(socket, address, `protocol error: ${error.message}`));
     events.on('handshake:error:auth', ({ address, error }) => this.logger.warn({ endpoint: address, err: error }, 'ZeroMQ handshake failed (authentication)'));
-    events.on('handshake:error:other', ({ address, error }) => this.logger.warn({ endpoint: address, err: error }, 'ZeroMQ handshake failed'));
+    events.on('handshake:error:other', ({ address, error }) => this.handshakeFailed(socket, address, error.message));
+  }
+
+  // Reported once per endpoint (then every 10 minutes while it lasts), and retried: libzmq drops
+  // the endpoint after a protocol error, so nothing would ever be heard from it again.
+  private handshakeFailed(socket: zmq.Subscriber, endpoint: string, detail: string): void {
+    if (socket !== this.socket) return;
+    this.handshaking.delete(endpoint);
+    const now = Date.now();
+    const known = this.problems.get(endpoint);
+    const problem: EndpointProblem = known ?? { endpoint, problem: 'not_a_publisher', message: notPublisherMessage(endpoint), detail, failures: 0, since: now };
+    problem.detail = detail;
+    problem.failures += 1;
+    this.problems.set(endpoint, problem);
+    const decision = this.notPublisherLog.hit(endpoint, now);
+    if (decision.log) this.logger.error({ endpoint, detail, failures: problem.failures, hint: `ScheduleZero's event broker: ${SCHEDULEZERO_BROKER_DEFAULT}` }, problem.message);
+    if (known === undefined) this.safeEmit('endpoint-problem', { endpoint, problem: { ...problem } });
+    this.rearm(socket, endpoint);
+  }
+
+  private rearm(socket: zmq.Subscriber, endpoint: string): void {
+    if (this.rearmTimers.has(endpoint)) return;
+    const timer = setTimeout(() => {
+      this.rearmTimers.delete(endpoint);
+      if (socket !== this.socket || this.connected.has(endpoint) || this.handshaking.has(endpoint)) return;
+      try {
+        socket.disconnect(endpoint);
+        socket.connect(endpoint);
+      } catch (err) {
+        this.logger.warn({ endpoint, err }, 'could not connect the ZeroMQ endpoint again');
+      }
+    }, NOT_PUBLISHER_RETRY_MS);
+    timer.unref();
+    this.rearmTimers.set(endpoint, timer);
   }
 
   private setConnected(socket: zmq.Subscriber, endpoint: string, connected: boolean): void {
     // Events from a socket that was already replaced describe a connection that no longer counts.
     if (socket !== this.socket) return;
+    if (connected) {
+      this.handshaking.delete(endpoint);
+      if (this.problems.delete(endpoint)) {
+        this.logger.info({ endpoint }, 'ZeroMQ endpoint completed the handshake: it is a publisher after all');
+        this.safeEmit('endpoint-problem', { endpoint });
+      }
+    }
     if (connected === this.connected.has(endpoint)) return;
     if (connected) this.connected.add(endpoint);
     else this.connected.delete(endpoint);
@@ -264,7 +369,15 @@ export class Subscriber extends EventEmitter<SubscriberEvents> {
     const now = event.meta.receivedAt;
     if (result.malformed !== undefined) this.onMalformed(result.malformed, false, now);
     const { src, seq } = event.meta;
-    if (src !== undefined && seq !== undefined) this.trackSequence(src, seq, event.meta.ts, now, event.meta.run);
+    if (src !== undefined) {
+      if (seq !== undefined) this.trackSequence(src, seq, event.meta.ts, now, event.meta.run);
+      else this.tracker.heard(src, now);
+    }
+    // Only a ScheduleZero broker message is one frame; ZeroMQ let it in by its prefix, not its topic.
+    if (frames.length === 1 && this.brokerTopics !== undefined && !this.brokerTopics.some((t) => event.topic.startsWith(t))) {
+      this.filtered += 1;
+      return;
+    }
     this.delivered += 1;
     this.lastEventAt = now;
     this.recoveryAttempts = 0;

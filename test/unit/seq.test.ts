@@ -59,7 +59,7 @@ describe('SequenceTracker', () => {
     const tracker = new SequenceTracker();
     tracker.observe('a', 1, '2024-05-01T12:00:00Z', 111);
     tracker.observe('a', 2, '2024-05-01T12:00:05Z', 222);
-    expect(tracker.get('a')).toEqual({ src: 'a', lastSeq: 2, lastTs: '2024-05-01T12:00:05Z', lastReceivedAt: 222, received: 2, lost: 0, beforeConnect: 0, gaps: 0, restarts: 0 });
+    expect(tracker.get('a')).toEqual({ src: 'a', sequenced: true, lastSeq: 2, lastTs: '2024-05-01T12:00:05Z', lastReceivedAt: 222, received: 2, lost: 0, beforeConnect: 0, gaps: 0, restarts: 0 });
   });
 
   it('tracks at most maxPublishers (3) and forgets the least recently seen', () => {
@@ -137,5 +137,30 @@ describe('SequenceTracker', () => {
 
   it('rejects a bound of 0', () => {
     expect(() => new SequenceTracker({ maxPublishers: 0 })).toThrow(RangeError);
+  });
+});
+
+describe('SequenceTracker.heard: publishers without sequence numbers (ScheduleZero broker)', () => {
+  it('is known, with when it was last heard from and how many it sent, but marked unsequenced, lost 0 not claimed as counted', () => {
+    const tracker = new SequenceTracker();
+    tracker.heard('scheduler-1', 100);
+    tracker.heard('scheduler-1', 200);
+    expect(tracker.get('scheduler-1')).toEqual({ src: 'scheduler-1', sequenced: false, lastSeq: 0, lastReceivedAt: 200, received: 2, lost: 0, beforeConnect: 0, gaps: 0, restarts: 0 });
+    expect(tracker.totals()).toMatchObject({ lost: 0, gaps: 0, restarts: 0 });
+  });
+
+  it('a publisher that starts sending sequence numbers is followed from there, keeping its count', () => {
+    const tracker = new SequenceTracker();
+    tracker.heard('a', 1);
+    expect(tracker.observe('a', 5, undefined, 2)).toEqual({ kind: 'first', beforeConnect: 4 });
+    expect(tracker.observe('a', 6, undefined, 3)).toEqual({ kind: 'next' });
+    expect(tracker.get('a')).toMatchObject({ sequenced: true, lastSeq: 6, received: 3 });
+  });
+
+  it('counts against maxPublishers like any other publisher (3 unsequenced, then a 4th evicts the oldest)', () => {
+    const tracker = new SequenceTracker({ maxPublishers: 3 });
+    for (const src of ['a', 'b', 'c', 'd']) tracker.heard(src, 1);
+    expect(tracker.publishers().map((p) => p.src)).toEqual(['d', 'c', 'b']);
+    expect(tracker.totals().evicted).toBe(1);
   });
 });

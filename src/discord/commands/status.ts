@@ -23,6 +23,8 @@ export interface StatusSnapshot {
     queued: number;
     dropped: Record<DropReason, number> & { total: number };
     lost: number;
+    /** Publishers without sequence numbers (ScheduleZero's broker): `lost` cannot include theirs. */
+    unsequencedPublishers: number;
     handlerErrors: number;
   };
   queue: { capacity: number; inFlight: number };
@@ -50,6 +52,7 @@ export async function statusSnapshot({ app, outbox, metrics, jobs }: CommandDeps
       queued: await metrics.value(metrics.queueDepth),
       dropped,
       lost: await metrics.value(metrics.eventsLost),
+      unsequencedPublishers: stats.counts.unsequencedPublishers,
       handlerErrors: await metrics.value(metrics.handlerErrors),
     },
     queue: { capacity: stats.queue.capacity, inFlight: stats.inFlight },
@@ -107,9 +110,16 @@ function channelLine(id: string, c: ChannelReport): string {
 export function statusEmbed(s: StatusSnapshot): APIEmbed {
   const { listener, counts } = s;
   const connected = new Set(listener.connected);
-  const healthy = listener.state === 'running' && connected.size > 0;
+  const problems = new Map(listener.problems.map((p) => [p.endpoint, p]));
+  const healthy = listener.state === 'running' && connected.size > 0 && problems.size === 0;
   const color = listener.state !== 'running' ? Colors.failure : healthy ? Colors.success : Colors.warning;
-  const endpoints = listener.endpoints.map((e) => `${connected.has(e) ? '🟢' : '🔴'} ${code(e)} ${connected.has(e) ? 'connected' : 'not connected'}`).join('\n');
+  const endpoints = listener.endpoints
+    .map((e) => (connected.has(e) ? `🟢 ${code(e)} connected` : problems.has(e) ? `⛔ ${code(e)} is not a PUB socket` : `🔴 ${code(e)} not connected`))
+    .join('\n');
+  const lost =
+    counts.unsequencedPublishers === 0
+      ? `lost in transit (sequence gaps) ${formatCount(counts.lost)}`
+      : `lost in transit: unknown for ${formatCount(counts.unsequencedPublishers)} publisher${counts.unsequencedPublishers === 1 ? '' : 's'} without sequence numbers (loss detection unavailable), ${formatCount(counts.lost)} from the others`;
   const drops = dropReasons.filter((r) => counts.dropped[r] > 0).map((r) => `${r} ${formatCount(counts.dropped[r])}`);
   const outboxChannels = Object.entries(s.outbox.channels);
   const fields: APIEmbedField[] = [
@@ -119,6 +129,7 @@ export function statusEmbed(s: StatusSnapshot): APIEmbed {
         `**${listener.state}** · ${connected.size}/${listener.endpoints.length} endpoints connected${listener.restarts > 0 ? ` · restarted ${listener.restarts}× by /zmq_restart` : ''}\n${endpoints}`,
       ),
     },
+    ...listener.problems.slice(0, 3).map((p) => ({ name: '⛔ Not a publisher', value: value(p.message) })),
     { name: 'Topics', value: value(listener.topics.length === 0 ? 'everything' : listener.topics.map(code).join(' ')) },
     { name: 'Queue', value: value(`${formatCount(counts.queued)} / ${formatCount(s.queue.capacity)} · ${formatCount(s.queue.inFlight)} in flight`), inline: true },
     { name: 'Uptime', value: formatDuration(s.uptimeSeconds), inline: true },
@@ -129,7 +140,7 @@ export function statusEmbed(s: StatusSnapshot): APIEmbed {
         [
           `received ${formatCount(counts.received)} · dispatched ${formatCount(counts.dispatched)} · queued ${formatCount(counts.queued)}`,
           `dropped ${formatCount(counts.dropped.total)}${drops.length > 0 ? ` (${drops.join(', ')})` : ''}`,
-          `lost in transit (sequence gaps) ${formatCount(counts.lost)} · handler errors ${formatCount(counts.handlerErrors)}`,
+          `${lost} · handler errors ${formatCount(counts.handlerErrors)}`,
         ].join('\n'),
       ),
     },
@@ -139,7 +150,9 @@ export function statusEmbed(s: StatusSnapshot): APIEmbed {
         listed(
           s.publishers,
           (p) =>
-            `${code(p.src)} seq ${p.lastSeq} · ${ago(p.lastEventAgeSeconds)} · lost ${formatCount(p.lost)}${p.beforeConnect > 0 ? ` · ${formatCount(p.beforeConnect)} sent before we connected` : ''}${p.restarts > 0 ? ` · restarted ${p.restarts}×` : ''}`,
+            p.lastSeq === null || p.lost === null
+              ? `${code(p.src)} no sequence numbers (loss detection unavailable) · ${ago(p.lastEventAgeSeconds)}`
+              : `${code(p.src)} seq ${p.lastSeq} · ${ago(p.lastEventAgeSeconds)} · lost ${formatCount(p.lost)}${p.beforeConnect > 0 ? ` · ${formatCount(p.beforeConnect)} sent before we connected` : ''}${p.restarts > 0 ? ` · restarted ${p.restarts}×` : ''}`,
           'none seen yet',
         ),
       ),
