@@ -163,6 +163,7 @@ export const configSchema = z
         /** Topic prefix → priority; the longest matching prefix wins, higher outranks lower. */
         priorities: z.record(z.string(), z.number().int()).default({
           'job.failed': 100,
+          'job.missed': 100,
           'scheduler.stopped': 100,
           'scheduler.heartbeat': 0,
         }),
@@ -171,7 +172,7 @@ export const configSchema = z
       .strict()
       .default({
         capacity: 10_000,
-        priorities: { 'job.failed': 100, 'scheduler.stopped': 100, 'scheduler.heartbeat': 0 },
+        priorities: { 'job.failed': 100, 'job.missed': 100, 'scheduler.stopped': 100, 'scheduler.heartbeat': 0 },
         default_priority: 50,
       }),
     dispatcher: z

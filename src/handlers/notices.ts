@@ -15,8 +15,8 @@ export const NOTICE_PREFIXES = ['job.', 'handler.', 'scheduler.'] as const;
 
 /**
  * Built-in module `notices`: posts each `job.*`, `handler.*` and `scheduler.*` event to the
- * channel its route names (routeOf / routeChannels), through the `filters:`. Job failures are left
- * to `failure-alerts` when it runs (a failure channel is set) and heartbeats to the watchdog.
+ * channel its route names (routeOf / routeChannels), through the `filters:`; `job.missed` goes to
+ * the failure channel. Job failures are left to `failure-alerts` when it runs (a failure channel is set) and heartbeats to the watchdog.
  * Whatever it does not post is counted and logged (SkipReporter); with no channel set at all it
  * registers nothing.
  */
@@ -37,7 +37,8 @@ export function noticesModule(options: BuiltInOptions = {}): ModuleDefinition<Di
       const notice = async (event: ZmqEvent): Promise<void> => {
         const route = routeOf(event.topic);
         if (route === undefined || route === 'heartbeat') return;
-        if (route === 'job_failed' && failureAlertsPost) return;
+        // failure-alerts posts job.failed itself (repeat series, recoveries); a missed run is posted here.
+        if (event.topic === 'job.failed' && failureAlertsPost) return;
         const target = channelFor(route, channels);
         if (target === undefined) {
           skips.skip(event.topic, route, 'no_channel');

@@ -21,13 +21,13 @@ export const routeChannels: Readonly<Record<RouteName, readonly ChannelKey[]>> =
 };
 
 /**
- * The route of a topic: `job.failed` → job_failed; any other `job.*` (executed, scheduled,
+ * The route of a topic: `job.failed` and `job.missed` (a run that never happened) → job_failed; any other `job.*` (executed, scheduled,
  * removed, …) → job_notices; `handler.*` → handler_notices; `scheduler.*` → scheduler_notices,
  * except `scheduler.heartbeat`, which is never posted (the watchdog reads it). Undefined for
  * anything else: the built-in modules leave it to other modules.
  */
 export function routeOf(topic: string): RouteName | 'heartbeat' | undefined {
-  if (topic === 'job.failed') return 'job_failed';
+  if (topic === 'job.failed' || topic === 'job.missed') return 'job_failed';
   if (topic.startsWith('job.')) return 'job_notices';
   if (topic.startsWith('handler.')) return 'handler_notices';
   if (topic === 'scheduler.heartbeat') return 'heartbeat';
@@ -46,7 +46,7 @@ export function channelFor(route: RouteName, channels: Config['notification_chan
 
 /** Topics of each route, as operators read them in logs and docs. */
 export const routeTopics: Readonly<Record<RouteName, string>> = {
-  job_failed: 'job.failed',
+  job_failed: 'job.failed, job.missed',
   job_notices: 'job.executed, job.scheduled, job.removed (and other job.* topics)',
   handler_notices: 'handler.*',
   scheduler_notices: 'scheduler.started, scheduler.stopped (and other scheduler.* topics but heartbeats)',

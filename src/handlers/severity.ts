@@ -22,9 +22,19 @@ export interface NotificationFilters {
  */
 export const topicSeverity: Readonly<Record<string, Severity>> = {
   'job.failed': 'error',
+  'job.missed': 'error',
   'job.executed': 'info',
   'job.removed': 'info',
+  'job.cancelled': 'info',
   'job.scheduled': 'debug',
+  // ScheduleZero's broker sends every step of a run and of its task; only outcomes are news.
+  'job.added': 'debug',
+  'job.started': 'debug',
+  'job.updated': 'debug',
+  'job.run_removed': 'debug',
+  'job.task_added': 'debug',
+  'job.task_updated': 'debug',
+  'job.task_removed': 'debug',
   'handler.registered': 'info',
   'handler.unregistered': 'warning',
   'scheduler.started': 'info',
@@ -52,11 +62,11 @@ export function severityOf(subject: Postable): Severity {
   return Object.hasOwn(topicSeverity, subject.topic) ? (topicSeverity[subject.topic] as Severity) : 'info';
 }
 
-const FAILURE_TOPICS = new Set(['job.failed', 'scheduler.stopped']);
+const FAILURE_TOPICS = new Set(['job.failed', 'job.missed', 'scheduler.stopped']);
 
 /**
  * Whether `notify_only_on_failure` lets it through: job failures (and the edits of a repeat
- * series), a scheduler that went silent or stopped, and the resolutions of these ("recovered",
+ * series), missed runs, a scheduler that went silent or stopped, and the resolutions of these ("recovered",
  * "scheduler back"). A stopped scheduler counts because it disarms the watchdog: without it, a
  * scheduler that stops would never be mentioned.
  */

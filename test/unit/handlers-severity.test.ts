@@ -22,7 +22,12 @@ describe('severityOf: the documented table', () => {
     ['scheduler.started', ev('scheduler.started'), 'info'],
     ['scheduler.stopped', ev('scheduler.stopped'), 'warning'],
     ['scheduler.heartbeat', ev('scheduler.heartbeat'), 'debug'],
-    ['an unknown job.* topic', ev('job.missed'), 'info'],
+    ['job.missed (a run that never happened)', ev('job.missed'), 'error'],
+    ['job.cancelled', ev('job.cancelled'), 'info'],
+    ['job.started (ScheduleZero JobAcquired)', ev('job.started'), 'debug'],
+    ['job.added (ScheduleZero JobAdded)', ev('job.added'), 'debug'],
+    ['job.task_added (ScheduleZero TaskAdded)', ev('job.task_added'), 'debug'],
+    ['an unknown job.* topic', ev('job.paused'), 'info'],
     ['a topic outside the catalog', ev('custom.thing'), 'info'],
     ['a prototype key as topic', ev('constructor'), 'info'],
     ['"recovered" notice (ranks as the failure it resolves)', { notice: 'recovered' }, 'error'],
@@ -64,8 +69,8 @@ describe('shouldPost', () => {
 
   it('notify_only_on_failure passes failures and their resolutions only', () => {
     const filters = { ...all, notify_only_on_failure: true };
-    const passed = ['job.failed', 'scheduler.stopped'];
-    const blocked = ['job.executed', 'job.scheduled', 'job.removed', 'handler.registered', 'handler.unregistered', 'handler.ping', 'scheduler.started', 'scheduler.heartbeat', 'job.missed'];
+    const passed = ['job.failed', 'job.missed', 'scheduler.stopped'];
+    const blocked = ['job.executed', 'job.scheduled', 'job.removed', 'handler.registered', 'handler.unregistered', 'handler.ping', 'scheduler.started', 'scheduler.heartbeat', 'job.paused', 'job.started'];
     for (const topic of passed) expect(shouldPost(ev(topic), filters), topic).toBe(true);
     for (const topic of blocked) expect(shouldPost(ev(topic), filters), topic).toBe(false);
     for (const notice of ['recovered', 'scheduler_silent', 'scheduler_back'] as const) expect(shouldPost({ notice }, filters), notice).toBe(true);
@@ -89,6 +94,9 @@ describe('shouldPost', () => {
 describe('routing', () => {
   it.each([
     ['job.failed', 'job_failed'],
+    ['job.missed', 'job_failed'],
+    ['job.missed_x', 'job_notices'],
+    ['job.cancelled', 'job_notices'],
     ['job.executed', 'job_notices'],
     ['job.scheduled', 'job_notices'],
     ['job.removed', 'job_notices'],

@@ -2,7 +2,7 @@ import type { APIEmbed } from 'discord.js';
 import type { ZmqEvent } from '../../pipeline/event.ts';
 import { genericEventEmbed } from './generic.ts';
 import { handlerPingEmbed, handlerRegisteredEmbed, handlerUnregisteredEmbed } from './handler.ts';
-import { jobExecutedEmbed, jobFailedEmbed, jobRemovedEmbed, jobScheduledEmbed } from './job.ts';
+import { jobExecutedEmbed, jobFailedEmbed, jobMissedEmbed, jobRemovedEmbed, jobScheduledEmbed } from './job.ts';
 import { schedulerStartedEmbed, schedulerStoppedEmbed } from './scheduler.ts';
 
 export { Colors } from './colors.ts';
@@ -10,7 +10,7 @@ export { recoveredEmbed, repeatedFailureEmbed, type FailureSeries } from './aler
 export { DIGEST_MAX_LENGTH, digestEmbed, type DigestSummary } from './digest.ts';
 export { genericEventEmbed } from './generic.ts';
 export { handlerPingEmbed, handlerRegisteredEmbed, handlerUnregisteredEmbed, pingHealth } from './handler.ts';
-export { jobExecutedEmbed, jobFailedEmbed, jobRemovedEmbed, jobScheduledEmbed } from './job.ts';
+export { jobExecutedEmbed, jobFailedEmbed, jobMissedEmbed, jobRemovedEmbed, jobScheduledEmbed } from './job.ts';
 export { EmbedLimits, embedLength, embedsLength, fitEmbed, fitEmbeds } from './limits.ts';
 export {
   schedulerBackEmbed,
@@ -27,6 +27,7 @@ export type EventEmbedBuilder = (event: ZmqEvent) => APIEmbed;
 /** The builder for each catalog topic; other topics get {@link genericEventEmbed}. */
 export const embedBuilders: Readonly<Record<string, EventEmbedBuilder>> = {
   'job.failed': jobFailedEmbed,
+  'job.missed': jobMissedEmbed,
   'job.executed': jobExecutedEmbed,
   'job.scheduled': jobScheduledEmbed,
   'job.removed': jobRemovedEmbed,

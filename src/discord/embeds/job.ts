@@ -3,11 +3,13 @@ import type { ZmqEvent } from '../../pipeline/event.ts';
 import { Colors } from './colors.ts';
 import { baseEmbed, descriptionRoom, EXTRA_FIELDS_BUDGET as EXTRAS } from './base.ts';
 import {
+  discordTime,
   extraFields,
   field,
   formatDuration,
   idField,
   jobLabel,
+  parseIsoTime,
   renderTime,
   renderValue,
   scalarText,
@@ -40,6 +42,22 @@ export function jobFailedEmbed(event: ZmqEvent): APIEmbed {
   } else {
     embed.description = error === undefined ? '*No error message was sent.*' : safeText(error, descriptionRoom(embed));
   }
+  return fitEmbed(embed);
+}
+
+/**
+ * `job.missed`: a run that never happened (its start deadline passed, a misfire); orange, in the
+ * failure channel, with when it should have started as Discord time markup.
+ */
+export function jobMissedEmbed(event: ZmqEvent): APIEmbed {
+  const { data } = event;
+  const embed = baseEmbed(event, `⏰ Job missed: ${jobLabel(data)}`, Colors.warning);
+  const fields = idFields(data);
+  if (data.scheduled_start !== undefined) fields.push(field('Scheduled start', renderTime(data.scheduled_start)));
+  fields.push(...extraFields(data, ['job_id', 'job_name', 'scheduled_start', 'timestamp'], EXTRAS));
+  embed.fields = fields;
+  const when = parseIsoTime(data.scheduled_start);
+  embed.description = `This run never started${when === undefined ? '' : ` (it was due ${discordTime(when)})`}: it missed its start deadline.`;
   return fitEmbed(embed);
 }
 
