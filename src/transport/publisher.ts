@@ -3,6 +3,7 @@ import { hostname } from 'node:os';
 import * as zmq from 'zeromq';
 import type { Logger } from '../observability/logger.ts';
 import { encodeMessage, type Envelope } from './codec.ts';
+import { BROKER_FRAME_PREFIX } from './codec-schedulezero.ts';
 
 /** How an {@link EventPublisher} attaches to the network and what it sends on its own. */
 export interface EventPublisherOptions {
@@ -93,9 +94,9 @@ export class EventPublisher {
     return this.source;
   }
 
-  /** Topic prefixes subscribers currently hold. */
+  /** Topic prefixes subscribers currently hold (not the ScheduleZero frame prefix every bot also holds). */
   subscriptions(): string[] {
-    return [...this.prefixes];
+    return [...this.prefixes].filter((prefix) => prefix !== BROKER_FRAME_PREFIX);
   }
 
   /** Binds or connects the socket and starts heartbeats if configured. */
