@@ -2,9 +2,11 @@
 // published as fast as one EventPublisher goes to a bot whose extra module sleeps 1 ms per event,
 // with the default queue capacity: peak RSS (VmHWM) and where it goes (V8 heap, Buffers, native),
 // the pipeline counts from its /metrics, and whether received = dispatched + dropped + queued held.
-// Every `failedEvery`-th event is a job.failed, to see how many of those a flood costs.
+// Every `failedEvery`-th event is a job.failed, to see how many of those a flood costs. The
+// built-in notifications post every event (failure and notices channels are set), so each one
+// dispatched goes through the Outbox into its SQLite spool (storage.path, a file in the temp dir).
 //
-//   node --import tsx bench/flood.ts [--events N] [--sleep-ms MS] [--receive-hwm N]
+//   node --import tsx bench/flood.ts [--events N] [--sleep-ms MS] [--receive-hwm N] [--no-spool]
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -26,6 +28,8 @@ export interface FloodOptions {
   failedEvery?: number;
   /** Extra environment for the bot, e.g. NODE_OPTIONS being evaluated. */
   botEnv?: NodeJS.ProcessEnv;
+  /** Post every event through the Outbox into a spool file (default true); false: no channels, storage ":memory:". */
+  spool?: boolean;
 }
 
 /** Memory of the bot, MiB: resident, and its parts as its /metrics report them. */
@@ -57,6 +61,9 @@ export interface FloodResult {
   /** job.failed events published, and how many reached the handler. */
   failed_published: number;
   failed_handled: number;
+  /** Events handed to the Outbox (each written to the spool), and the rate from the first publish until the flood settled. */
+  to_outbox: number;
+  to_outbox_eps: number;
   /** The bot's memory once started and idle, and the largest values seen during the flood. */
   idle: MemoryBreakdown;
   peak: MemoryBreakdown;
@@ -104,6 +111,10 @@ export async function measureFlood(options: FloodOptions): Promise<FloodResult> 
     {
       zmq_pub_address: pub.endpoint,
       modules: ['./sleepy.mjs'],
+      // Every event is posted, so the spool sees the whole flood.
+      ...((options.spool ?? true)
+        ? { notification_channels: { job_failed: '100000000000000401', job_executed: '100000000000000402' }, storage: { path: 'data/zmq-notify.db' } }
+        : { storage: { path: ':memory:' } }),
       ...(options.receiveHwm === undefined ? {} : { subscriber: { receive_hwm: options.receiveHwm } }),
     },
     { files: { 'sleepy.mjs': sleepyModule(sleepMs) }, ...(options.botEnv ? { env: options.botEnv } : {}) },
@@ -152,6 +163,7 @@ export async function measureFlood(options: FloodOptions): Promise<FloodResult> 
       if (received === last && m.get('zmq_notify_queue_depth') === 0 && m.get('zmq_notify_handler_seconds_count') + m.sum('zmq_notify_handler_errors_total') >= m.get('zmq_notify_events_dispatched_total') - m.get('zmq_notify_events_unhandled_total')) break;
       last = received;
     }
+    const settledSeconds = (performance.now() - started) / 1000;
     publishing = false;
     await scraper;
     clearInterval(sampler);
@@ -179,6 +191,8 @@ export async function measureFlood(options: FloodOptions): Promise<FloodResult> 
       queue_capacity: m.get('zmq_notify_queue_capacity'),
       failed_published: failedPublished,
       failed_handled: handled.failed,
+      to_outbox: m.get('zmq_notify_events_to_outbox_total'),
+      to_outbox_eps: Math.round(m.get('zmq_notify_events_to_outbox_total') / settledSeconds),
       idle,
       peak: { ...peak, rss_mb: Math.max(peak.rss_mb, peakRss) },
     };
@@ -190,8 +204,9 @@ export async function measureFlood(options: FloodOptions): Promise<FloodResult> 
 }
 
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
-  const { values } = parseArgs({ options: { events: { type: 'string' }, 'sleep-ms': { type: 'string' }, 'receive-hwm': { type: 'string' } } });
+  const { values } = parseArgs({ options: { events: { type: 'string' }, 'sleep-ms': { type: 'string' }, 'receive-hwm': { type: 'string' }, 'no-spool': { type: 'boolean', default: false } } });
   const result = await measureFlood({
+    spool: !values['no-spool'],
     events: values.events === undefined ? 1_000_000 : Number(values.events),
     ...(values['sleep-ms'] === undefined ? {} : { sleepMs: Number(values['sleep-ms']) }),
     ...(values['receive-hwm'] === undefined ? {} : { receiveHwm: Number(values['receive-hwm']) }),

@@ -1,7 +1,7 @@
 // `npm run bench` (full) and `npm run bench -- --quick` (under a minute): runs the scenarios,
 // prints a table and writes bench/results/latest.json. Never part of `npm test`.
 //
-//   npm run bench -- [--quick] [--only throughput,latency,burst,flood] [--cpu-prof] [--out FILE]
+//   npm run bench -- [--quick] [--only throughput,latency,burst,flood,spool] [--cpu-prof] [--out FILE]
 import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { availableParallelism, cpus, loadavg, release, tmpdir, type as osType } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -10,19 +10,20 @@ import { parseArgs } from 'node:util';
 import * as zmq from 'zeromq';
 import { measureBurst, type BurstResult } from './burst.ts';
 import { measureFlood, type FloodResult } from './flood.ts';
+import { measureSpool, type SpoolResult } from './spool.ts';
 import { measureHandlerLatency, measurePostLatency, type HandlerLatencyResult, type PostLatencyResult } from './latency.ts';
 import { startPublishedBot } from './lib/bot.ts';
 import { mainThreadProfile, topFrames, type ProfileFrame } from './lib/profile.ts';
 import { count, formatTable, type TableRow } from './lib/table.ts';
 import { measureThroughput, type ThroughputResult } from './throughput.ts';
 
-const scenarios = ['throughput', 'latency', 'burst', 'flood'] as const;
+const scenarios = ['throughput', 'latency', 'burst', 'flood', 'spool'] as const;
 type Scenario = (typeof scenarios)[number];
 
 /** What each scenario does in a full and in a quick run. */
 const settings = {
-  full: { throughputEvents: 200_000, throughputRounds: 5, latencySeconds: 10, naiveMessages: 20, floodEvents: 1_000_000 },
-  quick: { throughputEvents: 50_000, throughputRounds: 3, latencySeconds: 3, naiveMessages: 10, floodEvents: 100_000 },
+  full: { throughputEvents: 200_000, throughputRounds: 5, latencySeconds: 10, naiveMessages: 20, floodEvents: 1_000_000, spoolEvents: 200_000 },
+  quick: { throughputEvents: 50_000, throughputRounds: 3, latencySeconds: 3, naiveMessages: 10, floodEvents: 100_000, spoolEvents: 50_000 },
 };
 
 const PAYLOAD_BYTES = 300;
@@ -146,7 +147,17 @@ function floodRows(f: FloodResult): void {
     { scenario: 'flood', metric: '  received = dispatched + dropped + queued', value: f.invariant_ok ? 'held' : 'BROKEN', target: 'held', ok: f.invariant_ok },
     { scenario: 'flood', metric: '  lost in ZeroMQ (sequence gaps) / job.failed handled', value: `${count(f.lost)} / ${count(f.failed_handled)} of ${count(f.failed_published)}` },
     { scenario: 'flood', metric: '  bot RSS idle → peak (heap, external, native at peak)', value: `${f.idle.rss_mb} → ${f.peak_rss_mb} MB (${f.peak.heap_total_mb}, ${f.peak.external_mb}, ${f.peak.native_mb})` },
-    { scenario: 'flood', metric: '  peak RSS of the bot (VmHWM)', value: `${f.peak_rss_mb} MB`, target: `≤ ${targets.peakRssMb} MB`, ok: f.peak_rss_mb <= targets.peakRssMb },
+    { scenario: 'flood', metric: '  peak RSS of the bot (VmHWM), spool on', value: `${f.peak_rss_mb} MB`, target: `≤ ${targets.peakRssMb} MB`, ok: f.peak_rss_mb <= targets.peakRssMb },
+    { scenario: 'flood', metric: '  events into the Outbox spool (SQLite file), rate until settled', value: `${count(f.to_outbox)} (${count(f.to_outbox_eps)} ev/s)` },
+  );
+}
+
+function spoolRows(sp: SpoolResult): void {
+  result.spool = sp;
+  rows.push(
+    { scenario: 'spool', metric: `${count(sp.events)} events accepted into the spool, ${sp.channels} channels (batched per event-loop turn)`, value: `${count(sp.batched_eps)} ev/s` },
+    { scenario: 'spool', metric: `  one transaction per event (${count(sp.unbatched_events)} events), for comparison`, value: `${count(sp.unbatched_eps)} ev/s` },
+    { scenario: 'spool', metric: '  database file with its WAL afterwards', value: `${sp.file_mb} MB` },
   );
 }
 
@@ -167,6 +178,10 @@ try {
   if (selected.has('flood')) {
     log(`flood: ${count(set.floodEvents)} events as fast as the publisher goes${mode === 'quick' ? ' (quick; the full run sends 1,000,000)' : ''}`);
     floodRows(await measureFlood({ events: set.floodEvents }));
+  }
+  if (selected.has('spool')) {
+    log(`spool: ${count(set.spoolEvents)} events posted into a paused Outbox over a SQLite file`);
+    spoolRows(await measureSpool({ events: set.spoolEvents }));
   }
 } catch (err) {
   console.error(`bench failed: ${(err as Error).stack ?? String(err)}`);

@@ -309,6 +309,10 @@ export class Outbox extends EventEmitter<OutboxEvents> {
     }
     for (const [channelId, list] of byChannel) this.lane(channelId).recover(list);
     const started = new Set(events.filter((e) => e.nonce !== undefined).map((e) => e.nonce)).size;
+    const unreadable = events.filter((e) => e.unreadable).length;
+    if (unreadable > 0) {
+      this.logger.error({ events: unreadable, storage: this.store.location }, `${unreadable} spooled alerts have an embed that cannot be read back (the file was damaged); they are reported in a digest instead`);
+    }
     this.logger.info(
       { events: events.length, channels: byChannel.size, startedMessages: started, storage: this.store.location },
       `recovered ${events.length} pending alerts from the spool; they are sent now (${started} messages that had been started are retried with their nonce, so none is posted twice)`,

@@ -29,6 +29,8 @@ export interface SpooledEvent {
   embed?: APIEmbed;
   /** The message it was packed into (tried, maybe landed) before the process stopped. */
   nonce?: string;
+  /** Its stored embed could not be read back: it is only counted in a digest. */
+  unreadable?: boolean;
 }
 
 interface Row {
@@ -113,7 +115,14 @@ export class Spool {
       const event: SpooledEvent = { id: row.id, channelId: row.channel_id, topic: row.topic, receivedAt: row.received_at };
       if (row.label !== null) event.label = row.label;
       if (row.nonce !== null) event.nonce = row.nonce;
-      if (row.embed !== null) event.embed = JSON.parse(row.embed) as APIEmbed;
+      if (row.embed !== null) {
+        try {
+          event.embed = JSON.parse(row.embed) as APIEmbed;
+        } catch {
+          // A damaged row must not cost the others: this event is still counted, in a digest.
+          event.unreadable = true;
+        }
+      }
       return event;
     });
   }
