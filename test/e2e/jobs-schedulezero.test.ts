@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { SandboxState } from '../../src/sandbox/index.ts';
+import { EventPublisher } from '../../src/transport/publisher.ts';
 import { channels, embedText, startTestBot, type TestBot } from '../helpers/bot.ts';
 import { getJson, postJson } from '../helpers/sandbox.ts';
 import { PythonScheduleZero, type CallOutcome } from '../helpers/schedulezero.ts';
@@ -203,6 +204,27 @@ describe('a slow Discord', () => {
     expect((await t.messages(channels.handler_status)).filter((m) => m.content === params.content)).toHaveLength(1);
     const metrics = await t.metrics();
     expect(metrics.get('zmq_notify_jobs_total{method="send_message",outcome="duplicate"}')).toBe(2);
+  });
+});
+
+describe('job messages beside the Outbox', () => {
+  it('a burst of job messages and failure alerts on one channel: each job its own message, no 429 from Discord', async () => {
+    const stats = (): Promise<{ responses: { byStatus: Record<string, number> } }> => getJson(`${t.sandboxUrl}/sandbox/stats`);
+    const limited = (await stats()).responses.byStatus['429'] ?? 0;
+    const publisher = new EventPublisher({ endpoint: t.endpoints.pub, src: 'jobs-burst', lingerMs: 1_000 });
+    await publisher.open();
+    try {
+      expect(await publisher.waitForSubscriber(20_000, 'job.')).toBe(true);
+      const jobs = Array.from({ length: 6 }, (_, i) => call('send_message', { channel_id: BigInt(channels.job_failed), content: `job message ${i}` }));
+      for (let i = 0; i < 6; i++) await publisher.publish('job.failed', { job_id: `burst-${i}`, job_name: `burst ${i}`, error: 'disk full' });
+      for (const out of await Promise.all(jobs)) expect(out.success).toBe(true);
+      await expect.poll(async () => (await t.messages(channels.job_failed)).filter((m) => m.content.startsWith('job message ')).length, wait).toBe(6);
+      await expect.poll(async () => (await t.messages(channels.job_failed)).flatMap((m) => m.embeds.map(embedText)).join('\n'), wait).toMatch(/burst 5/);
+    } finally {
+      await publisher.close();
+    }
+    // The job messages went through the bot's one REST client, whose buckets the Outbox shares.
+    expect((await stats()).responses.byStatus['429'] ?? 0).toBe(limited);
   });
 });
 
