@@ -19,7 +19,8 @@ import {
 import { WebSocketServer, type RawData, type WebSocket } from 'ws';
 import type { GatewaySessionView } from './inspection.ts';
 import type { StoredMessage } from './message-log.ts';
-import { guildCreatePayload, memberPayload, memberPayloads, noFlags } from './payloads.ts';
+import { channelPayload, guildCreatePayload, memberPayload, memberPayloads, noFlags } from './payloads.ts';
+import { parsePresence } from './presence.ts';
 import type { SandboxStats } from './stats.ts';
 import type { SandboxStore } from './store.ts';
 
@@ -113,6 +114,13 @@ export class Gateway {
     });
     store.on('memberUpdate', ({ guildId, userId }) => {
       this.dispatch(Dispatch.GuildMemberUpdate, { guild_id: guildId, ...memberPayload(store, userId) }, Intent.GuildMembers, guildId);
+    });
+    store.on('channelUpdate', ({ channelId, guildId }) => {
+      this.dispatch(Dispatch.ChannelUpdate, channelPayload(store, store.channel(channelId)), Intent.Guilds, guildId);
+    });
+    store.on('presenceUpdate', ({ userId, presence }) => {
+      const data = { user: { id: userId }, guild_id: store.guildId, status: presence.status, activities: presence.activities, client_status: { web: presence.status } };
+      this.dispatch(Dispatch.PresenceUpdate, data, Intent.GuildPresences, store.guildId);
     });
   }
 
@@ -279,6 +287,8 @@ export class Gateway {
         this.resume(connection, payload.d);
         return;
       case Op.PresenceUpdate:
+        this.presenceUpdate(connection, payload.d);
+        return;
       case Op.VoiceStateUpdate:
         if (!connection.session) ws.close(CloseCode.NotAuthenticated, 'Not authenticated.');
         return;
@@ -289,6 +299,20 @@ export class Gateway {
       default:
         ws.close(CloseCode.UnknownOpcode, 'Unknown opcode.');
     }
+  }
+
+  // Op 3: the bot's status and activities, kept as its presence (shown on the page and in /sandbox/state).
+  private presenceUpdate(connection: Connection, d: unknown): void {
+    if (!connection.session) {
+      connection.ws.close(CloseCode.NotAuthenticated, 'Not authenticated.');
+      return;
+    }
+    const presence = parsePresence(d);
+    if (!presence) {
+      connection.ws.close(CloseCode.DecodeError, 'Error while decoding payload.');
+      return;
+    }
+    this.opts.store.setPresence(this.opts.store.bot.id, presence);
   }
 
   private identify(connection: Connection, d: unknown): void {
@@ -325,6 +349,9 @@ export class Gateway {
     this.sessions.set(session.id, session);
     connection.session = session;
     logger.debug({ session: session.id, intents, shard }, 'gateway session identified');
+    // IDENTIFY may carry the starting presence; an unreadable one is ignored rather than fatal.
+    const initial = body.presence === undefined ? undefined : parsePresence(body.presence);
+    if (initial) store.setPresence(store.bot.id, initial);
     const onThisShard = this.onShard(session, store.guildId);
     const ready: GatewayReadyDispatchData & ReadyExtras = {
       v: 10,

@@ -9,6 +9,7 @@ import type { LiveFeed } from './live-feed.ts';
 import { sendJson } from './respond.ts';
 import type { SandboxStats } from './stats.ts';
 import type { SandboxStore } from './store.ts';
+import { seedMessage } from './seed.ts';
 import { messageView } from './views.ts';
 import { memberPayloads } from './payloads.ts';
 
@@ -53,12 +54,20 @@ export function stateOf(deps: Pick<InspectDeps, 'store' | 'gateway' | 'gatewayUr
     guild: { id: store.guildId, name: store.guildName, owner_id: store.ownerId },
     application: { id: store.applicationId, name: store.bot.username },
     bot: { id: store.bot.id, username: store.bot.username },
-    channels: store.guildChannels().map((c) => ({ id: c.id, name: c.name, type: c.type, position: c.position })),
+    channels: store.guildChannels().map((c) => ({ id: c.id, name: c.name, type: c.type, position: c.position, permission_overwrites: c.overwrites?.list() ?? [] })),
     dm_channels: store.dmChannels().map((c) => ({ id: c.id, recipient_id: c.recipientId ?? '' })),
     roles: store.allRoles().map((r) => ({ id: r.id, name: r.name, permissions: r.permissions, position: r.position, mentionable: r.mentionable, managed: r.managed, color: r.color })),
     members: memberPayloads(store).map((m) => ({ id: m.user.id, username: m.user.username, bot: m.user.bot === true, roles: m.roles })),
     commands: { global: commands.global, guild: commands.guilds[store.guildId] ?? [] },
     gateway: { url: deps.gatewayUrl(), sessions: gateway.describe() },
+    presences: store.allPresences().map(({ userId, presence }) => ({
+      user_id: userId,
+      status: presence.status,
+      activities: presence.activities,
+      since: presence.since,
+      afk: presence.afk,
+      updated_at: new Date(presence.updatedAt).toISOString(),
+    })),
   };
 }
 
@@ -88,6 +97,11 @@ export async function handleInspect(deps: InspectDeps, req: IncomingMessage, res
           .map((m) => messageView(store, m));
       }
       return sendJson(res, 200, Number.isFinite(limit) ? messages.slice(-limit) : messages);
+    }
+    if (method === 'POST' && path === 'messages') {
+      const seeded = seedMessage(store, await jsonBody(req));
+      if ('error' in seeded) bad(seeded.error);
+      return sendJson(res, 201, messageView(store, seeded));
     }
     if (method === 'GET' && path === 'stats') return sendJson(res, 200, stats.snapshot());
     if (method === 'GET' && path === 'state') return sendJson(res, 200, stateOf(deps));

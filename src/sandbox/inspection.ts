@@ -46,10 +46,12 @@ export interface SandboxState {
   guild: { id: string; name: string; owner_id: string };
   application: { id: string; name: string };
   bot: { id: string; username: string };
-  channels: { id: string; name: string; type: number; position: number }[];
+  channels: { id: string; name: string; type: number; position: number; permission_overwrites: { id: string; type: number; allow: string; deny: string }[] }[];
   dm_channels: { id: string; recipient_id: string }[];
   roles: { id: string; name: string; permissions: string; position: number; mentionable: boolean; managed: boolean; color: number }[];
   members: { id: string; username: string; bot: boolean; roles: string[] }[];
   commands: { global: APIApplicationCommand[]; guild: APIApplicationCommand[] };
   gateway: { url: string; sessions: GatewaySessionView[] };
+  /** Presences set through gateway op 3 (the bot's), by user. */
+  presences: { user_id: string; status: string; activities: { name: string; type: number; state?: string; url?: string }[]; since: number | null; afk: boolean; updated_at: string }[];
 }

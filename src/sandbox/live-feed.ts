@@ -20,6 +20,8 @@ export class LiveFeed {
     store.on('messageDeleteBulk', ({ ids, channelId }) => this.broadcast('message_delete', { channel_id: channelId, ids }));
     store.on('commandsUpdate', ({ guildId }) => this.broadcast('commands', { guild_id: guildId }));
     store.on('memberUpdate', ({ userId }) => this.broadcast('member', { user_id: userId }));
+    store.on('channelUpdate', ({ channelId }) => this.broadcast('channel', { channel_id: channelId }));
+    store.on('presenceUpdate', ({ userId }) => this.broadcast('presence', { user_id: userId }));
     this.keepAlive = setInterval(() => {
       for (const res of this.clients) res.write(': keep-alive\n\n');
     }, keepAliveMs);

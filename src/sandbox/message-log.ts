@@ -32,9 +32,14 @@ export class MessageLog {
 
   constructor(private readonly capacity: number) {}
 
-  /** Appends a message; drops the oldest beyond capacity. */
+  /** Adds a message in ID order (a seeded old message goes before newer ones); drops the oldest beyond capacity. */
   add(entry: StoredMessage): void {
-    this.items.push(entry);
+    const last = this.items.at(-1);
+    if (last === undefined || byId(last.message.id, entry.message.id) < 0) this.items.push(entry);
+    else {
+      const at = this.items.findIndex((m) => byId(m.message.id, entry.message.id) > 0);
+      this.items.splice(at < 0 ? this.items.length : at, 0, entry);
+    }
     this.index.set(entry.message.id, entry);
     while (this.items.length > this.capacity) {
       const dropped = this.items.shift();

@@ -58,7 +58,7 @@ export function channelPayload(store: SandboxStore, c: SandboxChannel): ChannelP
     type: ChannelType.GuildText,
     name: c.name,
     position: c.position,
-    permission_overwrites: [],
+    permission_overwrites: c.overwrites?.list() ?? [],
     parent_id: null,
     topic: null,
     nsfw: false,

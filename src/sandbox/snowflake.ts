@@ -14,6 +14,7 @@ export function timestampOf(id: string): number {
 export class SnowflakeGenerator {
   private lastMs = 0;
   private increment = 0;
+  private pastIncrement = 0;
 
   constructor(private readonly now: () => number = Date.now) {}
 
@@ -33,5 +34,11 @@ export class SnowflakeGenerator {
     }
     this.lastMs = ms;
     return ((BigInt(ms - DISCORD_EPOCH) << 22n) | (1n << 17n) | (1n << 12n) | BigInt(this.increment)).toString();
+  }
+
+  /** An ID created at `ms` in the past (a message seeded as days old); the worker bits keep it apart from next()'s. */
+  at(ms: number): string {
+    this.pastIncrement = (this.pastIncrement + 1) & 0xfff;
+    return ((BigInt(Math.max(0, ms - DISCORD_EPOCH)) << 22n) | (2n << 17n) | (1n << 12n) | BigInt(this.pastIncrement)).toString();
   }
 }

@@ -7,6 +7,7 @@ import {
   MessageFlags,
   MessageReferenceType,
   MessageType,
+  OverwriteType,
   PermissionFlagsBits,
   type APIApplicationCommandInteractionMetadata,
   type APIAttachment,
@@ -20,7 +21,9 @@ import type { MessageInput } from './limits.ts';
 import type { MentionRecord } from './inspection.ts';
 import { resolveMentions } from './mentions.ts';
 import { MessageLog, type StoredMessage } from './message-log.ts';
+import { ChannelOverwrites, parseOverwrite } from './overwrites.ts';
 import { noFlags } from './payloads.ts';
+import type { PresenceRecord } from './presence.ts';
 import { timestampOf, type SnowflakeGenerator } from './snowflake.ts';
 
 // What a fresh guild's @everyone can do.
@@ -48,6 +51,8 @@ export interface SandboxChannel {
   /** For DMs: the other user. */
   recipientId?: string;
   log: MessageLog;
+  /** Guild channels: permission overwrites (PUT/DELETE /channels/{id}/permissions/{overwrite_id}). */
+  overwrites?: ChannelOverwrites;
 }
 
 /** What the sandbox's guild looks like when it starts. */
@@ -68,6 +73,10 @@ export interface CreateMessageOptions {
   webhookId?: string;
   interaction?: { id: string; command: string; user: APIUser };
   attachments?: APIAttachment[];
+  /** Another author than the bot (messages seeded through /sandbox/messages). */
+  author?: APIUser;
+  /** When it was created, ms since the epoch, if in the past (its ID encodes it). */
+  at?: number;
 }
 
 /** What changed in the store; the gateway and the live page listen. */
@@ -77,6 +86,8 @@ export interface StoreEvents {
   messageDelete: [{ id: string; channelId: string; guildId?: string }];
   messageDeleteBulk: [{ ids: string[]; channelId: string; guildId?: string }];
   memberUpdate: [{ guildId: string; userId: string }];
+  channelUpdate: [{ channelId: string; guildId: string }];
+  presenceUpdate: [{ userId: string; presence: PresenceRecord }];
   commandsUpdate: [{ guildId: string | null }];
 }
 
@@ -112,6 +123,7 @@ export class SandboxStore extends EventEmitter<StoreEvents> {
   private readonly roles = new Map<string, APIRole>();
   private readonly members = new Map<string, MemberRecord>();
   private readonly channels = new Map<string, SandboxChannel>();
+  private readonly presences = new Map<string, PresenceRecord>();
   /** When the guild was created (the sandbox started), ms since the epoch. */
   readonly createdAt = Date.now();
 
@@ -163,7 +175,15 @@ export class SandboxStore extends EventEmitter<StoreEvents> {
       if (names.has(c.name) || (c.id !== undefined && this.channels.has(c.id))) continue;
       names.add(c.name);
       const id = c.id ?? ids.next();
-      this.channels.set(id, { id, type: ChannelType.GuildText, name: c.name, position: this.channels.size, guildId: this.guildId, log: new MessageLog(options.maxMessagesPerChannel) });
+      this.channels.set(id, {
+        id,
+        type: ChannelType.GuildText,
+        name: c.name,
+        position: this.channels.size,
+        guildId: this.guildId,
+        log: new MessageLog(options.maxMessagesPerChannel),
+        overwrites: new ChannelOverwrites(),
+      });
     }
     this.commands = new CommandRegistry(this.applicationId, ids, (guildId) => this.emit('commandsUpdate', { guildId }));
   }
@@ -288,12 +308,44 @@ export class SandboxStore extends EventEmitter<StoreEvents> {
     return created;
   }
 
+  /** Sets a guild channel's permission overwrite for an existing role (type 0) or member (type 1). */
+  setOverwrite(channelId: string, overwriteId: string, raw: unknown): void {
+    const channel = this.channel(channelId);
+    if (!channel.overwrites || channel.guildId === undefined) throw Errors.dmChannelAction();
+    const overwrite = parseOverwrite(overwriteId, raw);
+    if (overwrite.type === OverwriteType.Role) this.role(overwriteId);
+    else this.member(overwriteId);
+    channel.overwrites.set(overwrite);
+    this.emit('channelUpdate', { channelId: channel.id, guildId: channel.guildId });
+  }
+
+  /** Deletes a guild channel's permission overwrite (404 Unknown Overwrite when there is none). */
+  deleteOverwrite(channelId: string, overwriteId: string): void {
+    const channel = this.channel(channelId);
+    if (!channel.overwrites || channel.guildId === undefined) throw Errors.dmChannelAction();
+    if (!channel.overwrites.delete(overwriteId)) throw Errors.unknownOverwrite();
+    this.emit('channelUpdate', { channelId: channel.id, guildId: channel.guildId });
+  }
+
+  // ---- presence --------------------------------------------------------------------------
+
+  /** Records a user's presence (the bot's, from gateway op 3). */
+  setPresence(userId: string, presence: PresenceRecord): void {
+    this.presences.set(userId, presence);
+    this.emit('presenceUpdate', { userId, presence });
+  }
+
+  /** Every presence set so far, by user. */
+  allPresences(): { userId: string; presence: PresenceRecord }[] {
+    return [...this.presences].map(([userId, presence]) => ({ userId, presence }));
+  }
+
   // ---- messages --------------------------------------------------------------------------
 
   /** Creates a message from a validated payload, records who it pinged, and announces it. */
   createMessage(channelId: string, input: MessageInput, opts: CreateMessageOptions = {}): StoredMessage {
     const channel = this.channel(channelId);
-    const id = this.options.ids.next();
+    const id = opts.at === undefined ? this.options.ids.next() : this.options.ids.at(opts.at);
     const content = input.content ?? '';
     let referenced: StoredMessage | undefined;
     if (input.messageReference) {
@@ -309,7 +361,7 @@ export class SandboxStore extends EventEmitter<StoreEvents> {
     const message: APIMessage = {
       id,
       channel_id: channel.id,
-      author: this.bot,
+      author: opts.author ?? this.bot,
       content,
       timestamp: isoFromMs(timestampOf(id)),
       edited_timestamp: null,

@@ -12,6 +12,10 @@
 // Message flags the page reads (Discord's MessageFlags).
 const SUPPRESS_EMBEDS = 1 << 2;
 const LOADING = 1 << 7;
+// Send Messages (Discord's PermissionFlagsBits.SendMessages): denied to @everyone = a locked channel.
+const SEND_MESSAGES = 1n << 11n;
+// Activity types as the client words them (Discord's ActivityType).
+const ACTIVITY_VERBS = ['Playing', 'Streaming', 'Listening to', 'Watching', '', 'Competing in'];
 
 /** @type {SandboxState | null} */
 let state = null;
@@ -453,19 +457,75 @@ function renderMessage(m) {
 
 const list = byId('messages');
 
+/** A guild channel or a DM by ID, with the name the page shows. @param {string | undefined} id */
+function findChannel(id) {
+  const guild = state?.channels.find((c) => c.id === id);
+  if (guild) return { id: guild.id, label: `#${guild.name}`, name: guild.name, dm: false };
+  const dm = state?.dm_channels.find((c) => c.id === id);
+  if (dm) {
+    const name = names.users[dm.recipient_id] || dm.recipient_id;
+    return { id: dm.id, label: `@${name}`, name, dm: true };
+  }
+  return undefined;
+}
+
+/** Whether @everyone may not send in a channel (a lockdown overwrite). @param {SandboxState['channels'][number]} c */
+function locked(c) {
+  const everyone = c.permission_overwrites.find((o) => o.id === state?.guild.id);
+  return everyone !== undefined && (BigInt(everyone.deny) & SEND_MESSAGES) !== 0n;
+}
+
 function renderChannel() {
   list.textContent = '';
-  const channel = state?.channels.find((c) => c.id === selected);
+  const channel = findChannel(selected);
   byId('channel-title').textContent = channel ? channel.name : '';
-  byId('composer').textContent = channel ? `Message #${channel.name} (read-only preview: the bot posts here through the sandbox API)` : '';
+  byId('composer').textContent = channel ? `Message ${channel.label} (read-only preview: the bot posts here through the sandbox API)` : '';
   if (!channel) return;
   const welcome = el('div', 'welcome');
-  welcome.appendChild(el('div', 'big-hash', '#'));
-  welcome.appendChild(el('h1', null, `Welcome to #${channel.name}!`));
-  welcome.appendChild(el('p', null, `This is the start of the #${channel.name} channel. Channel ID ${channel.id}.`));
+  welcome.appendChild(el('div', 'big-hash', channel.dm ? '@' : '#'));
+  welcome.appendChild(el('h1', null, channel.dm ? `Your direct messages with ${channel.name}` : `Welcome to #${channel.name}!`));
+  const guild = state?.channels.find((c) => c.id === channel.id);
+  const overwrites = guild ? guild.permission_overwrites.map((o) => `${o.type === 0 ? names.roles[o.id] || o.id : `@${names.users[o.id] || o.id}`}: allow ${o.allow}, deny ${o.deny}`) : [];
+  welcome.appendChild(el('p', null, `This is the start of ${channel.label}. Channel ID ${channel.id}.${guild && locked(guild) ? ' Locked: @everyone may not send messages.' : ''}`));
+  if (overwrites.length) welcome.appendChild(el('p', 'overwrites', `Permission overwrites: ${overwrites.join('; ')}`));
   list.appendChild(welcome);
   for (const m of messages[channel.id] || []) list.appendChild(renderMessage(m));
   list.scrollTop = list.scrollHeight;
+}
+
+/** A sidebar entry that selects a channel. @param {string} id @param {string} mark @param {string} name @param {string} [extra] */
+function channelItem(id, mark, name, extra) {
+  const item = el('div', `channel${id === selected ? ' active' : ''}${unread[id] ? ' unread' : ''}`);
+  item.setAttribute('data-channel', id);
+  item.appendChild(el('span', 'hash', mark));
+  item.appendChild(el('span', 'name', name));
+  if (extra) item.appendChild(el('span', 'lock', extra));
+  if (unread[id]) item.appendChild(el('span', 'badge', unread[id]));
+  item.addEventListener('click', () => {
+    location.hash = id;
+  });
+  return item;
+}
+
+/** The members with their roles and, for whoever set one (the bot), their presence. */
+function renderMembers() {
+  if (!state) return;
+  const box = byId('members');
+  box.textContent = '';
+  for (const m of state.members) {
+    const item = el('div', 'member');
+    item.setAttribute('data-member', m.id);
+    item.appendChild(el('b', null, m.username + (m.bot ? ' (bot)' : '')));
+    const roles = m.roles.map((r) => names.roles[r] || r);
+    item.appendChild(el('span', 'desc', roles.length ? roles.join(', ') : 'no roles'));
+    const presence = state.presences.find((p) => p.user_id === m.id);
+    if (presence) {
+      const activity = presence.activities[0];
+      const doing = activity ? `${ACTIVITY_VERBS[activity.type] ?? ''} ${activity.type === 4 ? activity.state || activity.name : activity.name}`.trim() : '';
+      item.appendChild(el('span', 'presence', `${presence.status}${doing ? ` \u2022 ${doing}` : ''}`));
+    }
+    box.appendChild(item);
+  }
 }
 
 function renderSidebar() {
@@ -475,17 +535,12 @@ function renderSidebar() {
   document.title = `${state.guild.name} \u2014 zmq-notify sandbox`;
   const box = byId('channels');
   box.textContent = '';
-  for (const c of state.channels) {
-    const item = el('div', `channel${c.id === selected ? ' active' : ''}${unread[c.id] ? ' unread' : ''}`);
-    item.setAttribute('data-channel', c.id);
-    item.appendChild(el('span', 'hash', '#'));
-    item.appendChild(el('span', 'name', c.name));
-    if (unread[c.id]) item.appendChild(el('span', 'badge', unread[c.id]));
-    item.addEventListener('click', () => {
-      location.hash = c.id;
-    });
-    box.appendChild(item);
-  }
+  for (const c of state.channels) box.appendChild(channelItem(c.id, '#', c.name, locked(c) ? '\u{1F512}' : undefined));
+  const dms = byId('dms');
+  dms.textContent = '';
+  if (!state.dm_channels.length) dms.appendChild(el('div', 'empty-note', 'none yet'));
+  for (const c of state.dm_channels) dms.appendChild(channelItem(c.id, '@', names.users[c.recipient_id] || c.recipient_id));
+  renderMembers();
   const commands = byId('commands');
   commands.textContent = '';
   /** @type {APIApplicationCommand[]} */
@@ -502,7 +557,7 @@ function renderSidebar() {
 /** Shows a channel: the one asked for, else the first with messages, #general or the first. @param {string} id */
 function select(id) {
   if (!state) return;
-  let chosen = state.channels.some((c) => c.id === id) ? id : undefined;
+  let chosen = findChannel(id) ? id : undefined;
   if (chosen === undefined) {
     const withMessages = state.channels.find((c) => (messages[c.id] || []).length);
     const general = state.channels.find((c) => c.name === 'general');
@@ -561,7 +616,9 @@ function connect() {
       if (near) list.scrollTop = list.scrollHeight;
     } else {
       unread[m.channel_id] = (unread[m.channel_id] || 0) + 1;
-      renderSidebar();
+      // The first message of a new DM channel: the sidebar learns of the channel from the state.
+      if (findChannel(m.channel_id)) renderSidebar();
+      else void loadState().then(renderSidebar);
     }
   });
   source.addEventListener('message_update', (ev) => {
@@ -581,6 +638,9 @@ function connect() {
   const refresh = () => void loadState().then(renderSidebar);
   source.addEventListener('commands', refresh);
   source.addEventListener('member', refresh);
+  // An overwrite (lockdown) or a DM channel shows in the sidebar and the channel header.
+  source.addEventListener('channel', () => void loadState().then(() => select(selected ?? '')));
+  source.addEventListener('presence', refresh);
 }
 
 window.addEventListener('hashchange', () => select(location.hash.slice(1)));
