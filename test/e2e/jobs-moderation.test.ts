@@ -117,4 +117,46 @@ describe('moderation, listed with allow-lists', () => {
   it('send_dm to a user that does not exist answers "User <id> not found"', async () => {
     expect(await call('send_dm', { user_id: 123456789012345678n, message: 'x' })).toEqual({ success: false, error: 'User 123456789012345678 not found' });
   });
+
+  it('lockdown_channel denies @everyone Send Messages in the channel, unlock_channel lifts it', async () => {
+    const overwrite = async (): Promise<{ id: string; type: number; allow: string; deny: string } | undefined> =>
+      (await getJson<SandboxState>(`${t.sandboxUrl}/sandbox/state`)).channels.find((c) => c.id === allowed)?.permission_overwrites.find((o) => o.id === state.guild.id);
+    const locked = await call('lockdown_channel', { channel_id: BigInt(allowed), reason: 'Maintenance window' });
+    expect(locked).toEqual({ success: true, channel_id: allowed, channel_name: 'scheduler', locked: true, reason: 'Maintenance window' });
+    expect(await overwrite()).toEqual({ id: state.guild.id, type: 0, allow: '0', deny: String(1n << 11n) });
+    const unlocked = await call('unlock_channel', { channel_id: BigInt(allowed) });
+    expect(unlocked).toEqual({ success: true, channel_id: allowed, channel_name: 'scheduler', locked: false, reason: 'Scheduled unlock' });
+    expect(await overwrite()).toEqual({ id: state.guild.id, type: 0, allow: '0', deny: '0' });
+    expect(await call('lockdown_channel', { channel_id: BigInt(notAllowed) })).toMatchObject({ success: false, error: expect.stringMatching(/^channel_id: .* is not in the channels allow-list/) });
+  });
+});
+
+describe('core methods that need the sandbox additions', () => {
+  it("update_status sets the bot's activity through gateway op 3", async () => {
+    const out = await call('update_status', { activity_type: 'Watching', name: 'the backups' });
+    expect(out).toEqual({ success: true, activity_type: 'watching', name: 'the backups' });
+    await expect
+      .poll(async () => (await getJson<SandboxState>(`${t.sandboxUrl}/sandbox/state`)).presences.find((p) => p.user_id === state.bot.id)?.activities, { timeout: 10_000, interval: 25 })
+      .toEqual([{ name: 'the backups', type: 3 }]);
+  });
+
+  it('cleanup_old_messages deletes what is older than age_days: under 14 days in bulk, older one by one', async () => {
+    const channel = channels.job_executed;
+    const seed = async (content: string, age_days: number): Promise<void> => {
+      const res = await fetch(`${t.sandboxUrl}/sandbox/messages`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ channel_id: channel, content, age_days }) });
+      expect(res.status).toBe(201);
+    };
+    await seed('20 days old a', 20);
+    await seed('20 days old b', 20);
+    await seed('10 days old a', 10);
+    await seed('10 days old b', 10);
+    await seed('yesterday', 1);
+    const bulk = await routeCount('POST /channels/:channel_id/messages/bulk-delete');
+    const single = await routeCount('DELETE /channels/:channel_id/messages/:message_id');
+    const out = await call('cleanup_old_messages', { channel_id: BigInt(channel), age_days: 7 });
+    expect(out).toEqual({ success: true, channel_id: channel, deleted_count: 4 });
+    expect((await t.messages(channel)).map((m) => m.content)).toEqual(['yesterday']);
+    expect(await routeCount('POST /channels/:channel_id/messages/bulk-delete')).toBe(bulk + 1);
+    expect(await routeCount('DELETE /channels/:channel_id/messages/:message_id')).toBe(single + 2);
+  });
 });
