@@ -1,10 +1,7 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { ActivityType, DiscordAPIError, GatewayIntentBits, PermissionFlagsBits, type Client, type TextChannel } from 'discord.js';
-import { chromium, type BrowserContext } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { MessageView, SandboxState } from '../../src/sandbox/index.ts';
+import { launchBrowser } from '../helpers/browser.ts';
 import { connectClient, getJson, postJson, startSandbox, textChannel, type StartedSandbox } from '../helpers/sandbox.ts';
 
 // What the job methods need of Discord, as the sandbox does it, driven by a stock discord.js client.
@@ -120,15 +117,9 @@ describe('the page', () => {
   it('shows the members with roles and the bot’s presence, a locked channel, and the DM with its message', async () => {
     const guild = client.guilds.cache.first()!;
     await channel.permissionOverwrites.edit(guild.roles.everyone, { SendMessages: false });
-    const profile = mkdtempSync(join(tmpdir(), 'zmq-notify-chromium-'));
-    let context: BrowserContext | undefined;
+    const browser = await launchBrowser();
     try {
-      context = await chromium.launchPersistentContext(profile, {
-        executablePath: '/usr/bin/chromium',
-        headless: true,
-        args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-      });
-      const page = context.pages()[0] ?? (await context.newPage());
+      const page = browser.page;
       const errors: string[] = [];
       page.on('pageerror', (err) => errors.push(err.message));
       await page.goto(`${started.address.url}/#${channel.id}`);
@@ -143,8 +134,7 @@ describe('the page', () => {
       expect(await page.locator('#channel-title').textContent()).toBe('alice');
       expect(errors).toEqual([]);
     } finally {
-      await context?.close();
-      rmSync(profile, { recursive: true, force: true });
+      await browser.close();
     }
   });
 });

@@ -1,9 +1,6 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import type { Client } from 'discord.js';
-import { chromium, type BrowserContext } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { launchBrowser } from '../helpers/browser.ts';
 import { connectClient, startSandbox, textChannel, type StartedSandbox } from '../helpers/sandbox.ts';
 
 let started: StartedSandbox;
@@ -82,16 +79,9 @@ describe('sandbox preview page', () => {
   });
 
   it('in a real browser: shows a posted embed live, escaping hostile text', async () => {
-    const profile = mkdtempSync(join(tmpdir(), 'zmq-notify-chromium-'));
-    let context: BrowserContext | undefined;
+    const browser = await launchBrowser({ viewport: { width: 1100, height: 760 } });
     try {
-      context = await chromium.launchPersistentContext(profile, {
-        executablePath: '/usr/bin/chromium',
-        headless: true,
-        viewport: { width: 1100, height: 760 },
-        args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-      });
-      const page = context.pages()[0] ?? (await context.newPage());
+      const page = browser.page;
       const errors: string[] = [];
       page.on('pageerror', (err) => errors.push(err.message));
       page.on('console', (msg) => {
@@ -137,8 +127,7 @@ describe('sandbox preview page', () => {
       await page.screenshot({ path: '/tmp/scratch/sandbox-page.png' });
       expect(errors).toEqual([]);
     } finally {
-      await context?.close();
-      rmSync(profile, { recursive: true, force: true });
+      await browser.close();
     }
   });
 });
