@@ -187,7 +187,10 @@ export class Bot {
       logger,
       metrics,
       ...(auditChannel ? { audit: (record) => outbox.post(auditChannel, { embed: jobCallEmbed(record), topic: 'job.call', label: record.method }) } : {}),
+      // Job messages go out through the client's REST, in each channel's turn with the Outbox's sends.
+      channelTurn: (channelId, request) => outbox.inChannelTurn(channelId, request),
     });
+    outbox.observe(client.rest);
     const app = new App<DiscordExtensions>({
       config,
       baseDir: this.options.loaded.baseDir,

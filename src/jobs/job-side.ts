@@ -3,6 +3,7 @@ import type { Config } from '../config/schema.ts';
 import type { Logger } from '../observability/logger.ts';
 import type { Metrics } from '../observability/metrics.ts';
 import { JobRegistry, type JobCallRecord } from './registry.ts';
+import type { ChannelTurn } from './sprocket.ts';
 import { ScheduleZeroHandler, type JobHandlerStatus } from './schedulezero-handler.ts';
 import { SprocketManager, sprocketEntries } from './sprocket-manager.ts';
 
@@ -16,6 +17,8 @@ export interface JobSideOptions {
   metrics?: Metrics;
   /** Called for every finished job call (the `notification_channels.jobs` audit line). */
   audit?: (record: JobCallRecord) => void;
+  /** Paces job messages with the Outbox's sends per channel. */
+  channelTurn?: ChannelTurn;
 }
 
 /**
@@ -34,6 +37,7 @@ export class JobSide {
       discord: options.discord,
       logger: logger.child({ component: 'jobs' }),
       ...(metrics ? { metrics } : {}),
+      ...(options.channelTurn ? { channelTurn: options.channelTurn } : {}),
       ...(settings ? { jobTimeoutMs: settings.job_timeout_ms, maxConcurrent: settings.max_concurrent_jobs, dedupeWindowMs: settings.dedupe_window_s * 1000 } : {}),
     });
     if (options.audit) this.registry.on('call', options.audit);

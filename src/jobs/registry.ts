@@ -5,7 +5,7 @@ import type { Metrics } from '../observability/metrics.ts';
 import { allowListGuard, checkAllowLists } from './allow-lists.ts';
 import { paramsErrorText } from './params.ts';
 import { RetryDedup, stableKey } from './retry-dedup.ts';
-import { InvalidSprocketError, JobRefusedError, sprocketProblem, type JobContext, type JobMethodDefinition, type SprocketConfig, type SprocketDefinition } from './sprocket.ts';
+import { InvalidSprocketError, JobRefusedError, sprocketProblem, type ChannelTurn, type JobContext, type JobMethodDefinition, type SprocketConfig, type SprocketDefinition } from './sprocket.ts';
 
 /** How a job call ended; the `outcome` label of zmq_notify_jobs_total. */
 export type JobOutcome = 'success' | 'duplicate' | 'error' | 'invalid' | 'refused' | 'unknown_method' | 'timeout' | 'busy' | 'unloaded' | 'aborted';
@@ -72,6 +72,8 @@ export interface JobRegistryOptions {
   dedupeMax?: number;
   /** How long unload waits for the sprocket's running calls before aborting them (default 5 s). */
   unloadGraceMs?: number;
+  /** Paces job messages with the bot's other sends per channel (the Outbox's); default: at once. */
+  channelTurn?: ChannelTurn;
 }
 
 interface Loaded {
@@ -120,6 +122,7 @@ export class JobRegistry extends EventEmitter<{ change: [methods: string[]]; cal
       dedupeWindowMs: 30_000,
       dedupeMax: 1_000,
       unloadGraceMs: 5_000,
+      channelTurn: (_channelId, request) => request(),
       ...options,
     };
     this.dedup = new RetryDedup({ ttlMs: this.options.dedupeWindowMs, max: this.options.dedupeMax });
@@ -273,6 +276,7 @@ export class JobRegistry extends EventEmitter<{ change: [methods: string[]]; cal
       call: (other, otherParams) => this.call(other, otherParams, { dedupe: false, signal, source: `${method}` }),
       signal,
       allow: allowListGuard(name, entry.config),
+      inChannelTurn: this.options.channelTurn,
     };
     const stopTimer = this.options.metrics?.jobSeconds.startTimer({ method });
     // The method keeps counting against concurrency until it settles, even after a timeout or abort.

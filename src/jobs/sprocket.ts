@@ -37,7 +37,12 @@ export interface JobContext<C extends SprocketConfig = SprocketConfig> {
   readonly signal: AbortSignal;
   /** Throws a {@link JobRefusedError} unless this sprocket's allow-lists permit the ID. */
   readonly allow: AllowListGuard;
+  /** Runs a message request to a channel in its turn with the bot's other sends (the Outbox's pacing), so neither meets a 429 the other caused. */
+  readonly inChannelTurn: ChannelTurn;
 }
+
+/** Runs `request` (a message creation in `channelId`) when the channel may send. */
+export type ChannelTurn = <T>(channelId: string, request: () => Promise<T>) => Promise<T>;
 
 /** Checks IDs against a sprocket's allow-lists; each throws {@link JobRefusedError} when refused. */
 export interface AllowListGuard {

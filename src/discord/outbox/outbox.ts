@@ -189,6 +189,23 @@ export class Outbox extends EventEmitter<OutboxEvents> {
     for (const lane of this.lanes.values()) lane.kick();
   }
 
+  /**
+   * Runs another sender's message request to a channel (a job method's announcement) in the
+   * channel's turn: it waits with the Outbox's own sends and counts against the channel's limit, so
+   * the Outbox is never surprised by it. Call {@link observe} on that sender's REST client so its
+   * responses' rate-limit headers reach the limiter too.
+   */
+  inChannelTurn<T>(channelId: string, request: () => Promise<T>): Promise<T> {
+    if (!this.sending || this.closed || !SNOWFLAKE.test(String(channelId))) return request();
+    return this.lane(channelId).limiter.schedule(request);
+  }
+
+  /** Reads the responses of another REST client (the discord.js client's) as its own: rate-limit headers, 429s, errors. Returns the undo. */
+  observe(rest: REST): () => void {
+    rest.on(RESTEvents.Response, this.onResponse);
+    return () => rest.off(RESTEvents.Response, this.onResponse);
+  }
+
   /** Events waiting or in flight, over all channels (what a shutdown would leave in the spool). */
   pending(): number {
     return this.ledger.pending;

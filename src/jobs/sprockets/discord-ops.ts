@@ -54,7 +54,7 @@ export function postMessage(ctx: JobContext, channelId: string, message: JobMess
     ...(message.embeds === undefined ? {} : { embeds: message.embeds }),
     allowed_mentions: message.allowedMentions ?? { parse: [] },
   };
-  return discord<APIMessage>({ kind: 'Channel', id: channelId }, () => ctx.discord.rest.post(Routes.channelMessages(channelId), { body, signal: ctx.signal }));
+  return discord<APIMessage>({ kind: 'Channel', id: channelId }, () => ctx.inChannelTurn(channelId, () => ctx.discord.rest.post(Routes.channelMessages(channelId), { body, signal: ctx.signal })));
 }
 
 /** A channel (404 → `Channel <id> not found`). */
