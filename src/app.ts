@@ -10,7 +10,7 @@ import type { CoreModuleContext, ModuleCleanup, ModuleDefinition } from './pipel
 import { loadModules, runCleanups, setupModules, type LoadedModule } from './pipeline/modules.ts';
 import { HandlerRegistry, type HandlerInfo } from './pipeline/registry.ts';
 import type { ZmqEvent } from './pipeline/event.ts';
-import { Subscriber, type EndpointProblem, type ListenerState, type MalformedReport } from './transport/subscriber.ts';
+import { Subscriber, type EndpointProblem, type Handover, type ListenerState, type MalformedReport } from './transport/subscriber.ts';
 import { LogThrottle } from './transport/throttle.ts';
 
 type NoExtensions = Record<never, never>;
@@ -100,8 +100,15 @@ export interface AppStatus {
 export interface ListenerRestart {
   /** The listener's state afterwards. */
   state: ListenerState;
-  /** How long closing the old socket and opening the new one took, ms (the wait for connections not included). */
+  /** How the old socket was retired: `caught-up` and `quiet` mean nothing in flight was dropped (see Subscriber.restart). */
+  handover: Handover['how'];
+  /** How long the handover from the old socket to the new one took, ms (the wait for endpoints that were down not included). */
   tookMs: number;
+  /** Messages read from the old socket while the new one connected, and messages the new one received meanwhile. */
+  fromOldSocket: number;
+  held: number;
+  /** Messages both sockets received, delivered once. */
+  duplicates: number;
   /** Each endpoint, and whether the new socket had connected to it when the result was taken. */
   endpoints: { endpoint: string; connected: boolean }[];
   /** Events queued when the restart began: a restart keeps them queued, and they go on being dispatched. */
@@ -114,6 +121,8 @@ export interface ListenerRestart {
 export interface RestartOptions {
   /** How long to wait for the new socket to connect every endpoint before reporting, ms (default 2,000; 0 reports at once). */
   connectTimeoutMs?: number;
+  /** Bound of the handover from the old socket to the new one, ms (default 2,000). */
+  handoverTimeoutMs?: number;
 }
 
 /** What {@link App.stop} did. */
@@ -255,9 +264,10 @@ export class App<X extends object = object> {
   }
 
   /**
-   * Restarts the ZeroMQ listener with a fresh socket; queued events stay queued and keep being
-   * dispatched. Resolves once the new socket has connected every endpoint or `connectTimeoutMs`
-   * has passed, with what was kept and lost; rejects when the new socket cannot be opened.
+   * Restarts the ZeroMQ listener with a fresh socket, connected before the old one is closed, so
+   * nothing in flight is lost; queued events stay queued and keep being dispatched. Resolves once
+   * the new socket has connected every endpoint or `connectTimeoutMs` has passed, with what was
+   * kept and lost; rejects when the new socket cannot be opened (the old one then keeps running).
    * @example
    * const { state, kept, endpoints } = await app.restartListener({ connectTimeoutMs: 2_000 });
    */
@@ -266,16 +276,18 @@ export class App<X extends object = object> {
     this.logger.info('restarting the ZeroMQ listener');
     const kept = this.queue.size;
     const lostBefore = this.subscriber.stats().lost;
-    const started = Date.now();
     this.counts.restarts++;
-    await this.subscriber.restart();
-    const tookMs = Date.now() - started;
+    const handover = await this.subscriber.restart(options.handoverTimeoutMs);
     await this.connections(options.connectTimeoutMs ?? DEFAULT_CONNECT_WAIT_MS);
     const { connected, lost } = this.subscriber.stats();
     const live = new Set(connected);
     return {
       state: this.subscriber.state,
-      tookMs,
+      handover: handover.how,
+      tookMs: handover.tookMs,
+      fromOldSocket: handover.fromOldSocket,
+      held: handover.held,
+      duplicates: handover.duplicates,
       endpoints: this.subscriber.endpoints.map((endpoint) => ({ endpoint, connected: live.has(endpoint) })),
       kept,
       lost: lost - lostBefore,

@@ -195,6 +195,13 @@ export class SequenceTracker {
     return { kind: 'first', beforeConnect };
   }
 
+  /** The last seq seen from `src` in run `run` (undefined: none, or not tracked). */
+  lastSeq(src: string, run?: string): number | undefined {
+    const state = this.states.get(src);
+    if (state === undefined) return undefined;
+    return state.run === run ? state.lastSeq : state.runs.get(run ?? NO_RUN);
+  }
+
   /** The state of one publisher, if it is tracked. */
   get(src: string): PublisherState | undefined {
     const state = this.states.get(src);

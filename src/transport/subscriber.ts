@@ -1,7 +1,7 @@
 import { EventEmitter } from 'node:events';
 import * as zmq from 'zeromq';
 import type { Logger } from '../observability/logger.ts';
-import { decodeMessage, type DecodeOptions, type MalformedFrame, type MalformedKind } from './codec.ts';
+import { decodeMessage, type DecodeOptions, type DecodeResult, type MalformedFrame, type MalformedKind } from './codec.ts';
 import type { ZmqEvent } from '../pipeline/event.ts';
 import { BROKER_FRAME_PREFIX } from './codec-schedulezero.ts';
 import { SequenceTracker, type PublisherState } from './seq.ts';
@@ -57,6 +57,37 @@ export function notPublisherMessage(endpoint: string): string {
   );
 }
 
+/** How {@link Subscriber.restart} handed over from the old socket to the new one. */
+export interface Handover {
+  /**
+   * `caught-up`: sequence numbers show the old socket was read up to where the new one starts;
+   * `quiet`: the new socket was connected and receiving while the old one had nothing waiting;
+   * `timeout`: neither within the bound (what was missed shows up as sequence gaps);
+   * `fresh`: no socket was running, so a new one was simply opened.
+   */
+  how: 'caught-up' | 'quiet' | 'timeout' | 'fresh';
+  tookMs: number;
+  /** Messages read from the old socket while the new one was connecting. */
+  fromOldSocket: number;
+  /** Messages the new socket had received by the switch, delivered after the old socket's. */
+  held: number;
+  /** Messages both sockets received, recognised by their sequence number and delivered once. */
+  duplicates: number;
+}
+
+/** A socket restart() is bringing in: read into `held` until the old one is retired. */
+interface Incoming {
+  socket: zmq.Subscriber;
+  connected: Set<string>;
+  held: { result: DecodeResult; oneFrame: boolean }[];
+  /** The first seq the new socket got from each sequenced publisher: the old one must reach seq − 1. */
+  first: Map<string, { run: string | undefined; seq: number }>;
+  /** Held messages without a sequence number: for them only a quiet old socket proves nothing is missed. */
+  unsequenced: number;
+  /** When the new socket had connected every endpoint the old one had. */
+  readyAt?: number;
+}
+
 /** A malformed message as reported by the Subscriber's `malformed` event. */
 export type MalformedReport = MalformedFrame & { dropped: boolean };
 
@@ -86,6 +117,8 @@ export interface SubscriberStats {
   filtered: number;
   malformed: Record<string, number>;
   lost: number;
+  /** Messages received twice (a handover's overlap, or a publisher repeating a seq in one run), dropped. */
+  duplicates: number;
   /** Events publishers sent before we connected to them (first seq seen − 1, per publisher run). */
   beforeConnect: number;
   publisherRestarts: number;
@@ -103,6 +136,12 @@ const NOT_PUBLISHER_LOG_INTERVAL_MS = 600_000;
 // libzmq gives up on an endpoint whose peer failed the handshake for a protocol error, so the
 // endpoint is connected again this long after a failure: a PUB may since have replaced the REP.
 const NOT_PUBLISHER_RETRY_MS = 30_000;
+/** Default bound of restart()'s handover. */
+export const DEFAULT_HANDOVER_MS = 2_000;
+/** How often the handover checks whether the old socket can go. */
+const HANDOVER_POLL_MS = 5;
+/** With no traffic, how long the new socket must have been connected before the old one goes. */
+const HANDOVER_SETTLE_MS = 50;
 
 /**
  * Receives scheduler events from one or more ZeroMQ PUB endpoints, decodes them, follows
@@ -129,6 +168,9 @@ export class Subscriber extends EventEmitter<SubscriberEvents> {
   private readonly brokerTopics: readonly string[] | undefined;
   private socket: zmq.Subscriber | undefined;
   private loop: Promise<void> | undefined;
+  private incoming: Incoming | undefined;
+  private fromOldSocket = 0;
+  private duplicates = 0;
   private current: ListenerState = 'stopped';
   // start/stop/restart run one at a time, in call order.
   private transition: Promise<void> = Promise.resolve();
@@ -171,13 +213,22 @@ export class Subscriber extends EventEmitter<SubscriberEvents> {
     return this.serialize(() => this.close());
   }
 
-  /** Stops and starts again with a fresh socket; safe while events are flowing. */
-  restart(): Promise<void> {
+  /**
+   * Replaces the socket without losing what is in flight: the new socket is connected and
+   * subscribed while the old one is still read; the old one is closed once sequence numbers (or,
+   * for publishers without them, a moment with nothing waiting on it) show that everything before
+   * the new socket's first message was read, at most `timeoutMs` later. Messages both sockets got
+   * are delivered once. When no socket is running, it simply opens one.
+   */
+  restart(timeoutMs: number = DEFAULT_HANDOVER_MS): Promise<Handover> {
     this.wanted = true;
     this.clearRecovery();
-    return this.serialize(async () => {
+    return this.serialize(async (): Promise<Handover> => {
+      if (this.current === 'running' && this.socket !== undefined) return this.handover(this.socket, timeoutMs);
+      const started = Date.now();
       await this.close();
       await this.open();
+      return { how: 'fresh', tookMs: Date.now() - started, fromOldSocket: 0, held: 0, duplicates: 0 };
     });
   }
 
@@ -200,6 +251,7 @@ export class Subscriber extends EventEmitter<SubscriberEvents> {
       filtered: this.filtered,
       malformed: { ...this.malformedCounts },
       lost: totals.lost,
+      duplicates: this.duplicates,
       beforeConnect: totals.beforeConnect,
       publisherRestarts: totals.restarts,
       connected: [...this.connected],
@@ -209,9 +261,12 @@ export class Subscriber extends EventEmitter<SubscriberEvents> {
     return stats;
   }
 
-  private serialize(step: () => Promise<void>): Promise<void> {
+  private serialize<T>(step: () => Promise<T>): Promise<T> {
     const run = this.transition.then(step);
-    this.transition = run.catch(() => undefined);
+    this.transition = run.then(
+      () => undefined,
+      () => undefined,
+    );
     return run;
   }
 
@@ -223,12 +278,28 @@ export class Subscriber extends EventEmitter<SubscriberEvents> {
   private async open(): Promise<void> {
     if (this.current === 'running') return;
     this.setState('starting');
+    let socket: zmq.Subscriber;
+    try {
+      socket = this.createSocket();
+    } catch (err) {
+      this.setState('stopped');
+      throw err;
+    }
+    this.socket = socket;
+    this.loop = this.receive(socket);
+    this.setState('running');
+    this.logger.info({ endpoints: this.endpoints, topics: this.topics.length === 0 ? ['(everything)'] : this.topics }, 'ZeroMQ subscriber started');
+  }
+
+  // A subscribed socket connecting every endpoint; throws (closing it) when one cannot be connected.
+  private createSocket(): zmq.Subscriber {
     const { receiveHwm, reconnectIntervalMs, reconnectMaxIntervalMs } = this.options;
     const socket = new zmq.Subscriber({
       receiveHighWaterMark: receiveHwm,
       reconnectInterval: reconnectIntervalMs,
       reconnectMaxInterval: reconnectMaxIntervalMs,
-      // Nothing is ever sent but subscriptions, so closing never needs to wait.
+      // Linger only holds outgoing messages (here: subscriptions), never received ones; what the
+      // old socket holds is read by the handover before it is closed.
       linger: 0,
     });
     this.watchConnections(socket);
@@ -241,13 +312,86 @@ export class Subscriber extends EventEmitter<SubscriberEvents> {
       for (endpoint of this.endpoints) socket.connect(endpoint);
     } catch (err) {
       socket.close();
-      this.setState('stopped');
       throw new Error(`cannot connect the ZeroMQ subscriber to ${endpoint}: ${(err as Error).message}`, { cause: err });
     }
+    return socket;
+  }
+
+  // restart() while running: bring a new socket in beside the old one, then retire the old one.
+  private async handover(old: zmq.Subscriber, timeoutMs: number): Promise<Handover> {
+    const started = Date.now();
+    const oldLoop = this.loop;
+    const need = [...this.connected];
+    // If this throws, the old socket simply keeps running.
+    const socket = this.createSocket();
+    const incoming: Incoming = { socket, connected: new Set(), held: [], first: new Map(), unsequenced: 0 };
+    this.incoming = incoming;
+    this.fromOldSocket = 0;
+    const loop = this.receive(socket);
+    const how = await new Promise<Handover['how']>((resolve) => {
+      const finish = (result: Handover['how']): void => {
+        clearInterval(poll);
+        clearTimeout(deadline);
+        resolve(result);
+      };
+      // Polled from a timer, so every message either socket had already received is handled first.
+      const poll = setInterval(() => {
+        const ready = this.handoverReady(incoming, old, need);
+        if (ready !== undefined) finish(ready);
+      }, HANDOVER_POLL_MS);
+      const deadline = setTimeout(() => finish('timeout'), timeoutMs);
+    });
+    // The switch, in one synchronous step: the old socket's messages were delivered, the held ones follow.
+    this.incoming = undefined;
     this.socket = socket;
-    this.loop = this.receive(socket);
-    this.setState('running');
-    this.logger.info({ endpoints: this.endpoints, topics: this.topics.length === 0 ? ['(everything)'] : this.topics }, 'ZeroMQ subscriber started');
+    this.loop = loop;
+    old.close();
+    this.adoptConnections(incoming.connected);
+    // Endpoints found not to be publishers are retried on the new socket, no longer on the old one.
+    for (const timer of this.rearmTimers.values()) clearTimeout(timer);
+    this.rearmTimers.clear();
+    this.handshaking.clear();
+    for (const endpoint of this.problems.keys()) if (!this.connected.has(endpoint)) this.rearm(socket, endpoint);
+    const duplicatesBefore = this.duplicates;
+    for (const { result, oneFrame } of incoming.held) this.accept(result, true, oneFrame);
+    const outcome: Handover = { how, tookMs: Date.now() - started, fromOldSocket: this.fromOldSocket, held: incoming.held.length, duplicates: this.duplicates - duplicatesBefore };
+    await oldLoop;
+    const log = { ...outcome, connected: [...this.connected] };
+    if (how === 'timeout') this.logger.warn(log, `ZeroMQ subscriber restarted; the handover was not proven complete within ${timeoutMs} ms (anything missed shows up as sequence gaps)`);
+    else this.logger.info(log, `ZeroMQ subscriber restarted with a new socket (handover: ${how})`);
+    return outcome;
+  }
+
+  // Whether the old socket can go, and why; undefined while it must still be read.
+  private handoverReady(incoming: Incoming, old: zmq.Subscriber, need: readonly string[]): Handover['how'] | undefined {
+    for (const endpoint of need) if (!incoming.connected.has(endpoint)) return undefined;
+    if (incoming.held.length >= this.options.receiveHwm) return 'timeout';
+    const now = Date.now();
+    incoming.readyAt ??= now;
+    const oldIdle = !old.readable;
+    for (const [src, { run, seq }] of incoming.first) {
+      const last = this.tracker.lastSeq(src, run);
+      // A publisher the old socket never delivered: nothing of it to wait for once that socket is idle.
+      if (last === undefined ? !oldIdle : last < seq - 1) return undefined;
+    }
+    if (incoming.first.size > 0 && incoming.unsequenced === 0) return 'caught-up';
+    if (!oldIdle) return undefined;
+    if (incoming.held.length === 0 && now - incoming.readyAt < HANDOVER_SETTLE_MS) return undefined;
+    return incoming.first.size > 0 ? 'caught-up' : 'quiet';
+  }
+
+  // Takes over the new socket's connections, reporting only endpoints whose state changed.
+  private adoptConnections(next: ReadonlySet<string>): void {
+    for (const endpoint of [...this.connected]) {
+      if (next.has(endpoint)) continue;
+      this.connected.delete(endpoint);
+      this.safeEmit('connection', { endpoint, connected: false });
+    }
+    for (const endpoint of next) {
+      if (this.connected.has(endpoint)) continue;
+      this.connected.add(endpoint);
+      this.safeEmit('connection', { endpoint, connected: true });
+    }
   }
 
   private async close(): Promise<void> {
@@ -320,6 +464,12 @@ export class Subscriber extends EventEmitter<SubscriberEvents> {
   }
 
   private setConnected(socket: zmq.Subscriber, endpoint: string, connected: boolean): void {
+    const incoming = this.incoming;
+    if (incoming !== undefined && socket === incoming.socket) {
+      if (connected) incoming.connected.add(endpoint);
+      else incoming.connected.delete(endpoint);
+      return;
+    }
     // Events from a socket that was already replaced describe a connection that no longer counts.
     if (socket !== this.socket) return;
     if (connected) {
@@ -340,7 +490,14 @@ export class Subscriber extends EventEmitter<SubscriberEvents> {
     try {
       for await (const frames of socket) {
         try {
-          this.handle(frames);
+          const result = decodeMessage(frames, this.decodeOptions);
+          const oneFrame = frames.length === 1;
+          if (socket === this.socket) {
+            if (this.incoming !== undefined) this.fromOldSocket += 1;
+            this.accept(result, false, oneFrame);
+          } else if (socket === this.incoming?.socket) this.hold(this.incoming, result, oneFrame);
+          // A late message from the socket a handover just retired: the new one may have it too.
+          else this.accept(result, true, oneFrame);
         } catch (err) {
           this.onListenerError(err);
         }
@@ -357,24 +514,35 @@ export class Subscriber extends EventEmitter<SubscriberEvents> {
     }
   }
 
-  // The hot path: one call per message.
-  private handle(frames: Buffer[]): void {
+  // What the new socket receives during a handover waits; the first seq of each publisher is noted.
+  private hold(incoming: Incoming, result: DecodeResult, oneFrame: boolean): void {
+    incoming.held.push({ result, oneFrame });
+    const meta = result.ok ? result.event.meta : undefined;
+    if (meta?.src === undefined || meta.seq === undefined) incoming.unsequenced += 1;
+    else if (!incoming.first.has(meta.src)) incoming.first.set(meta.src, { run: meta.run, seq: meta.seq });
+  }
+
+  // The hot path: one call per message. With `dedupe` (a handover's overlap), a message whose seq
+  // was already delivered is dropped as a duplicate.
+  private accept(result: DecodeResult, dedupe: boolean, oneFrame: boolean): void {
     this.received += 1;
-    const result = decodeMessage(frames, this.decodeOptions);
     if (!result.ok) {
       this.onMalformed(result.malformed, true, Date.now());
       return;
     }
     const event = result.event;
     const now = event.meta.receivedAt;
+    const { src, seq, run } = event.meta;
+    if (src !== undefined && seq !== undefined) {
+      const last = dedupe ? this.tracker.lastSeq(src, run) : undefined;
+      if ((last !== undefined && seq <= last) || !this.trackSequence(src, seq, event.meta.ts, now, run)) {
+        this.duplicates += 1;
+        return;
+      }
+    } else if (src !== undefined) this.tracker.heard(src, now);
     if (result.malformed !== undefined) this.onMalformed(result.malformed, false, now);
-    const { src, seq } = event.meta;
-    if (src !== undefined) {
-      if (seq !== undefined) this.trackSequence(src, seq, event.meta.ts, now, event.meta.run);
-      else this.tracker.heard(src, now);
-    }
     // Only a ScheduleZero broker message is one frame; ZeroMQ let it in by its prefix, not its topic.
-    if (frames.length === 1 && this.brokerTopics !== undefined && !this.brokerTopics.some((t) => event.topic.startsWith(t))) {
+    if (oneFrame && this.brokerTopics !== undefined && !this.brokerTopics.some((t) => event.topic.startsWith(t))) {
       this.filtered += 1;
       return;
     }
@@ -384,9 +552,10 @@ export class Subscriber extends EventEmitter<SubscriberEvents> {
     this.emit('event', event);
   }
 
-  private trackSequence(src: string, seq: number, ts: string | undefined, now: number, run: string | undefined): void {
+  // False when the message is a duplicate (a seq not after the last of its run), not to be delivered.
+  private trackSequence(src: string, seq: number, ts: string | undefined, now: number, run: string | undefined): boolean {
     const seen = this.tracker.observe(src, seq, ts, now, run);
-    if (seen.kind === 'next') return;
+    if (seen.kind === 'next') return true;
     if (seen.kind === 'gap') {
       const decision = this.gapLog.hit(src, now);
       if (decision.log) {
@@ -406,8 +575,10 @@ export class Subscriber extends EventEmitter<SubscriberEvents> {
       this.reportBeforeConnect(src, run, seq, seen.beforeConnect);
     } else {
       const decision = this.gapLog.hit(`${src}\u0000duplicate`, now);
-      if (decision.log) this.logger.warn({ src, run, seq, lastSeq: seen.lastSeq, notLogged: decision.suppressed }, `publisher ${src} sent seq ${seq} again in run ${run ?? '-'}; nothing counted`);
+      if (decision.log) this.logger.warn({ src, run, seq, lastSeq: seen.lastSeq, notLogged: decision.suppressed }, `publisher ${src} sent seq ${seq} again in run ${run ?? '-'}: dropped as a duplicate`);
+      return false;
     }
+    return true;
   }
 
   private reportBeforeConnect(src: string, run: string | undefined, seq: number, count: number): void {

@@ -61,7 +61,7 @@ async function restartStates(action: () => Promise<void>): Promise<string[]> {
     .logs()
     .slice(before)
     .map((line) => line.msg)
-    .filter((msg): msg is string => msg === 'ZeroMQ subscriber stopped' || msg === 'ZeroMQ subscriber started');
+    .filter((msg): msg is string => typeof msg === 'string' && (msg === 'ZeroMQ subscriber stopped' || msg === 'ZeroMQ subscriber started' || msg.startsWith('ZeroMQ subscriber restarted')));
 }
 
 describe('Bot slash commands through POST /sandbox/interactions', () => {
@@ -124,7 +124,7 @@ describe('Bot slash commands through POST /sandbox/interactions', () => {
     expect(t.logs()).toContainEqual(expect.objectContaining({ level: 40, command: 'zmq_restart', userId: alice?.id, user: 'alice', msg: 'refused /zmq_restart for alice: not an administrator' }));
   });
 
-  it('/zmq_restart as an administrator (permissions "8") restarts the listener, keeps the 3 queued events, and events sent after it arrive', async () => {
+  it('/zmq_restart as an administrator (permissions "8") hands over to a new socket in one plain (not deferred) reply, keeps the 3 queued events, and events sent after it arrive', async () => {
     gate = deferred();
     const dispatchedBefore = (await t.metrics()).get('zmq_notify_events_dispatched_total');
     await pub.publish('test.block', {});
@@ -136,12 +136,16 @@ describe('Bot slash commands through POST /sandbox/interactions', () => {
       reply = await t.invoke({ command: 'zmq_restart', member: { permissions: '8' } });
     });
     expect(reply?.status).toBe(200);
+    expect(reply?.body.deferred).toBe(false);
     const embed = reply?.body.reply?.embeds[0] as APIEmbed;
     expect(embed.title).toBe('ZeroMQ listener restarted');
     expect(embed.description).toMatch(/State: \*\*running\*\* · took [\d.]+ (ms|s)/);
     expect(embed.description).toContain(`🟢 \`${t.endpoints.pub}\` connected`);
-    expect(embed.description).toContain('3 queued event(s) kept');
-    expect(states).toEqual(['ZeroMQ subscriber stopped', 'ZeroMQ subscriber started']);
+    expect(embed.description).toMatch(/Kept: 3 queued event\(s\), \d+ read from the old socket before it closed, \d+ received by the new one meanwhile/);
+    expect(embed.description).toContain('nothing in flight was dropped');
+    expect(embed.description).toContain('No sequence gap');
+    // The new socket came in beside the old one: the listener never stopped.
+    expect(states).toEqual([expect.stringMatching(/^ZeroMQ subscriber restarted with a new socket \(handover: (caught-up|quiet)\)$/)]);
     expect(t.bot.app.status().listener).toMatchObject({ state: 'running', restarts: 1 });
 
     gate.resolve();

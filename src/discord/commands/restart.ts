@@ -5,8 +5,20 @@ import { formatDuration } from '../embeds/format.ts';
 import { safeText } from '../embeds/text.ts';
 import { invoker, type SlashCommand } from './command.ts';
 
-/** How long the reply waits for the new socket to reconnect before reporting what it has. */
-const CONNECT_WAIT_MS = 2_000;
+/**
+ * How long the reply waits for endpoints that were down before the restart (the handover itself
+ * waits for those the old socket had); a short wait, so the answer is one plain reply.
+ */
+const CONNECT_WAIT_MS = 250;
+/** A restart that has not finished by then is answered with a deferred reply (Discord allows 3 s for the first answer). */
+const REPLY_WITHIN_MS = 1_500;
+
+const handoverLines: Record<ListenerRestart['handover'], string> = {
+  'caught-up': 'Handover: the old socket was read up to where the new one starts (by sequence numbers), so nothing in flight was dropped',
+  quiet: 'Handover: the new socket was receiving while the old one had nothing waiting, so nothing in flight was dropped',
+  timeout: '⚠️ Handover: not proven complete in time; anything missed is counted below as lost',
+  fresh: 'The listener was not running: a new socket was opened',
+};
 
 function outcomeEmbed(outcome: ListenerRestart): APIEmbed {
   const connected = outcome.endpoints.filter((e) => e.connected).length;
@@ -19,8 +31,9 @@ function outcomeEmbed(outcome: ListenerRestart): APIEmbed {
         `State: **${outcome.state}** · took ${formatDuration(outcome.tookMs / 1000)}`,
         `${connected}/${outcome.endpoints.length} endpoints connected`,
         ...endpoints,
-        `${outcome.kept} queued event(s) kept`,
-        ...(outcome.lost > 0 ? [`${outcome.lost} event(s) lost in transit (sequence gaps)`] : []),
+        handoverLines[outcome.handover],
+        `Kept: ${outcome.kept} queued event(s), ${outcome.fromOldSocket} read from the old socket before it closed, ${outcome.held} received by the new one meanwhile${outcome.duplicates > 0 ? ` (${outcome.duplicates} received by both, delivered once)` : ''}`,
+        outcome.lost > 0 ? `${outcome.lost} event(s) lost in transit (sequence gaps)` : 'No sequence gap: nothing lost as far as sequence numbers tell',
       ].join('\n'),
       4000,
     ),
@@ -46,20 +59,29 @@ export const restartCommand: SlashCommand = {
       return;
     }
     logger.info({ ...who, command: 'zmq_restart' }, `/zmq_restart by ${who.user}: restarting the ZeroMQ listener`);
-    await interaction.deferReply();
-    let outcome: ListenerRestart;
-    try {
-      outcome = await app.restartListener({ connectTimeoutMs: CONNECT_WAIT_MS });
-    } catch (err) {
-      const message = (err as Error).message;
-      logger.error({ ...who, err }, `/zmq_restart failed: ${message}`);
-      await interaction.editReply({
+    const restart = app.restartListener({ connectTimeoutMs: CONNECT_WAIT_MS }).then(
+      (outcome) => ({ outcome }),
+      (err: unknown) => ({ err: err as Error }),
+    );
+    let timer: NodeJS.Timeout | undefined;
+    const inTime = await Promise.race([restart, new Promise<undefined>((resolve) => (timer = setTimeout(() => resolve(undefined), REPLY_WITHIN_MS)))]);
+    clearTimeout(timer);
+    // A restart takes milliseconds: one plain reply. Only one still running by then is deferred.
+    const deferred = inTime === undefined;
+    if (deferred) await interaction.deferReply();
+    const done = inTime ?? (await restart);
+    const answer = (body: { embeds: APIEmbed[] }): Promise<unknown> => (deferred ? interaction.editReply(body) : interaction.reply(body));
+    if ('err' in done) {
+      const message = done.err.message;
+      logger.error({ ...who, err: done.err }, `/zmq_restart failed: ${message}`);
+      await answer({
         embeds: [{ title: 'ZeroMQ listener restart failed', color: Colors.failure, description: safeText(`${message}\n\nState: **${app.status().listener.state}**`, 4000) }],
       });
       return;
     }
+    const { outcome } = done;
     const connected = outcome.endpoints.filter((e) => e.connected).map((e) => e.endpoint);
-    logger.info({ ...who, tookMs: outcome.tookMs, state: outcome.state, connected, kept: outcome.kept, lost: outcome.lost }, 'ZeroMQ listener restarted');
-    await interaction.editReply({ embeds: [outcomeEmbed(outcome)] });
+    logger.info({ ...who, ...outcome, connected, endpoints: undefined, deferred }, 'ZeroMQ listener restarted');
+    await answer({ embeds: [outcomeEmbed(outcome)] });
   },
 };
