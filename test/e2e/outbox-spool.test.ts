@@ -38,13 +38,14 @@ afterEach(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-function open(paused = false): { outbox: Outbox; store: Store; metrics: Metrics } {
+function open(paused = false, perChannelPending?: number): { outbox: Outbox; store: Store; metrics: Metrics } {
   const store = openStore({ path: 'spool.db', baseDir: dir });
   stores.push(store);
   const rest = createOutboxRest(address.apiUrl).setToken(address.token);
   rests.push(rest);
   const metrics = new Metrics({ defaultMetrics: false });
-  return { outbox: new Outbox({ rest, metrics, logger: createLogger({ level: 'silent' }), store, paused }), store, metrics };
+  const outbox = new Outbox({ rest, metrics, logger: createLogger({ level: 'silent' }), store, paused, ...(perChannelPending === undefined ? {} : { perChannelPending }) });
+  return { outbox, store, metrics };
 }
 
 function failure(i: number): { embed: ReturnType<typeof jobFailedEmbed>; topic: string; label: string; receivedAt: number } {
@@ -100,6 +101,21 @@ describe('Outbox spool (SQLite file)', () => {
     expect(eventsCarried(all)).toBe(4);
     expect(await second.metrics.value(second.metrics.eventsPosted)).toBe(4);
     expect(await second.metrics.value(second.metrics.eventsUndeliverable)).toBe(0);
+  });
+
+  it('a flood while nothing can be sent stays bounded in the file: 10 events in full, the rest counted per digest bucket; a restart delivers every one', async () => {
+    const first = open(true, 10);
+    for (let i = 0; i < 2000; i++) first.outbox.post(channel, { ...failure(i), label: `etl-${i % 50}` });
+    await first.outbox.drain(0);
+    expect(rows(first.store)).toBe(10);
+    const buckets = first.store.get<{ n: number; events: number }>('SELECT COUNT(*) AS n, SUM(count) AS events FROM outbox_folded')!;
+    // One topic; ten labels by name and the rest together: at most 11 rows, however many events.
+    expect(buckets.n).toBeLessThanOrEqual(11);
+    expect(buckets.events).toBe(1990);
+    const second = open(false, 10);
+    await waitFor(async () => eventsCarried(await messages()) === 2000);
+    expect(await second.metrics.value(second.metrics.eventsPosted)).toBe(2000);
+    await waitFor(() => rows(second.store) === 0 && second.store.get<{ n: number }>('SELECT COUNT(*) AS n FROM outbox_folded')!.n === 0);
   });
 
   it('bad input in the file (one embed that is not JSON): the other events go out in full, the damaged one is still counted in a digest', async () => {

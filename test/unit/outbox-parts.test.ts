@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { DiscordAPIError, HTTPError, RateLimitError } from 'discord.js';
 import { ChannelAvailability } from '../../src/discord/outbox/channel-availability.ts';
 import { ChannelLimiter, readBucketHeaders } from '../../src/discord/outbox/channel-limiter.ts';
+import { DigestCounter, OTHERS } from '../../src/discord/outbox/digest.ts';
 import { DirectQueue } from '../../src/discord/outbox/direct-queue.ts';
 import { channelProblem, classifyError, type DeliveryFailure } from '../../src/discord/outbox/errors.ts';
 import type { PendingItem } from '../../src/discord/outbox/packing.ts';
@@ -107,11 +108,11 @@ describe('PendingQueue bound', () => {
     queue.push(item('job.executed', T, 'a'));
     queue.push(item('job.failed', T + 1));
     queue.push(item('job.executed', T + 2, 'b'));
-    expect(queue.push(item('job.missed', T + 3))).toMatchObject({ kept: 'queued', evicted: { topic: 'job.executed', label: 'b' } });
+    expect(queue.push(item('job.missed', T + 3))).toMatchObject({ kept: 'queued', evicted: { topic: 'job.executed', label: 'b' }, evictedBucket: { topic: 'job.executed', label: 'b' } });
     expect(queue.push(item('job.failed', T + 4))).toMatchObject({ kept: 'queued', evicted: { label: 'a' } });
     // No notice left to fold: a further failure is counted in the digest, and so is a notice.
-    expect(queue.push(item('job.failed', T + 5))).toEqual({ kept: 'folded' });
-    expect(queue.push(item('job.executed', T + 6))).toEqual({ kept: 'folded' });
+    expect(queue.push(item('job.failed', T + 5))).toEqual({ kept: 'folded', bucket: { topic: 'job.failed', label: '' } });
+    expect(queue.push(item('job.executed', T + 6))).toEqual({ kept: 'folded', bucket: { topic: 'job.executed', label: '' } });
     expect(queue.fullItems.map((i) => i.topic)).toEqual(['job.failed', 'job.missed', 'job.failed']);
     expect(queue.events).toBe(7);
     expect(queue.overflowCounter?.count).toBe(4);
@@ -126,6 +127,19 @@ describe('PendingQueue bound', () => {
     expect(queue.expire(T + 60)).toEqual({ items: [expect.objectContaining({ receivedAt: T })], folded: 0 });
     expect(queue.expire(T + 400)).toEqual({ items: [expect.objectContaining({ receivedAt: T + 100 })], folded: 2 });
     expect(queue.events).toBe(0);
+  });
+});
+
+describe('DigestCounter buckets', () => {
+  it('names the first topics and labels and puts the rest in "others"; a stored bucket counts back the same', () => {
+    const counter = new DigestCounter();
+    const buckets = Array.from({ length: 12 }, (_, i) => counter.add('job.failed', `job-${i}`, T + i));
+    expect(buckets[0]).toEqual({ topic: 'job.failed', label: 'job-0' });
+    expect(buckets[11]).toEqual({ topic: 'job.failed', label: OTHERS });
+    const back = new DigestCounter();
+    back.addBucket({ topic: 'job.failed', label: 'job-0' }, 3, T, T + 5);
+    back.addBucket({ topic: OTHERS, label: OTHERS }, 4, T + 1, T + 9);
+    expect(back.summary()).toMatchObject({ count: 7, topics: [{ topic: 'job.failed', count: 3 }], otherTopics: 4, labels: [{ label: 'job-0', count: 3 }], otherLabels: 4, firstAt: T, lastAt: T + 9 });
   });
 });
 

@@ -10,7 +10,7 @@ import { channelProblem, classifyError, DeliveryError, OutboxError, type Deliver
 import type { OutboxLedger } from './ledger.ts';
 import type { PendingItem } from './packing.ts';
 import { keptFirst, PendingQueue } from './pending-queue.ts';
-import { fromSpool, type Spool, type SpooledEvent } from './spool.ts';
+import { fromSpool, type Spool, type SpooledEvent, type SpooledFold } from './spool.ts';
 import type { OutboxEvents, OutboxMessage } from './types.ts';
 
 /** What a lane needs from the Outbox that owns it. */
@@ -147,8 +147,9 @@ export class ChannelLane {
       }
     }
     const pushed = this.queue.push(item);
-    item.spoolId = this.host.spool.add(this.channelId, item, pushed.kept === 'folded');
-    if (pushed.evicted?.spoolId !== undefined) this.host.spool.fold(pushed.evicted.spoolId);
+    if (pushed.bucket) this.host.spool.addFolded(this.channelId, pushed.bucket, item.receivedAt);
+    else item.spoolId = this.host.spool.add(this.channelId, item);
+    if (pushed.evicted && pushed.evictedBucket) this.host.spool.fold(this.channelId, pushed.evicted, pushed.evictedBucket);
     this.schedule();
   }
 
@@ -174,20 +175,27 @@ export class ChannelLane {
    * Takes back the events a previous run left in the spool: the messages it had started (same
    * nonce, so one that had landed is not posted again) go first, then the rest is queued.
    */
-  recover(events: readonly SpooledEvent[]): void {
-    const { started, waiting } = fromSpool(events);
+  recover(events: readonly SpooledEvent[], folds: readonly SpooledFold[]): number {
+    const { started, waiting, folded } = fromSpool(events, folds);
     this.resend.push(...started);
-    for (const { folded, ...item } of waiting) {
-      if (folded) {
+    for (const { folded: onlyCounted, ...item } of waiting) {
+      if (onlyCounted) {
         this.queue.fold(item.topic, item.label, item.receivedAt);
         continue;
       }
       const pushed = this.queue.push(item);
-      if (pushed.kept === 'folded' && item.spoolId !== undefined) this.host.spool.fold(item.spoolId);
-      if (pushed.evicted?.spoolId !== undefined) this.host.spool.fold(pushed.evicted.spoolId);
+      if (pushed.bucket) this.host.spool.fold(this.channelId, item, pushed.bucket);
+      if (pushed.evicted && pushed.evictedBucket) this.host.spool.fold(this.channelId, pushed.evicted, pushed.evictedBucket);
     }
-    this.host.ledger.accepted(events.length);
+    let count = events.length;
+    for (const fold of folded) {
+      this.queue.foldBucket(fold.bucket, fold.count, fold.firstAt, fold.lastAt);
+      count += fold.count;
+    }
+    for (const fold of folds) if (fold.nonce !== undefined) count += fold.count;
+    this.host.ledger.accepted(count);
     this.schedule();
+    return count;
   }
 
   /** Starts sending what waits (the Outbox has started). */

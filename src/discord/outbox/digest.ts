@@ -4,6 +4,14 @@ import type { DigestSummary } from '../embeds/digest.ts';
 export const DIGEST_TOPICS = 20;
 export const DIGEST_LABELS = 10;
 const NAME_MAX = 100;
+/** The name a stored bucket uses for the topics or labels beyond those a digest names. */
+export const OTHERS = '\u0001others';
+
+/** Which of a digest's counters an event went to: its topic and label by name, or {@link OTHERS}; label '' = none. */
+export interface DigestBucket {
+  topic: string;
+  label: string;
+}
 
 /**
  * Counters for events that reach Discord only as a digest: every event counted by topic, the first
@@ -22,17 +30,32 @@ export class DigestCounter {
   private offsetSum = 0;
   private timed = 0;
 
-  /** Counts one event (or `n` events alike). */
-  add(topic: string, label: string | undefined, receivedAt: number, n = 1): void {
-    if (n <= 0) return;
+  /** Counts one event (or `n` events alike); returns the counters it went to. */
+  add(topic: string, label: string | undefined, receivedAt: number, n = 1): DigestBucket {
+    const bucket: DigestBucket = { topic: OTHERS, label: '' };
+    if (n <= 0) return bucket;
     this.count += n;
-    this.countTopic(topic, n);
-    if (label !== undefined && label !== '') this.countLabel(label, n);
+    bucket.topic = this.countTopic(topic, n);
+    if (label !== undefined && label !== '') bucket.label = this.countLabel(label, n);
     if (Number.isFinite(receivedAt)) {
       this.noteTimes(receivedAt, n);
       this.firstAt = Math.min(this.firstAt ?? Infinity, receivedAt);
       this.lastAt = Math.max(this.lastAt ?? -Infinity, receivedAt);
     }
+    return bucket;
+  }
+
+  /** Counts `n` events of a stored bucket (as {@link add} returned it), received between `firstAt` and `lastAt`. */
+  addBucket(bucket: DigestBucket, n: number, firstAt: number, lastAt: number): void {
+    if (n <= 0) return;
+    this.count += n;
+    if (bucket.topic === OTHERS) this.otherTopics += n;
+    else this.countTopic(bucket.topic, n);
+    if (bucket.label === OTHERS) this.otherLabels += n;
+    else if (bucket.label !== '') this.countLabel(bucket.label, n);
+    this.noteTimes((firstAt + lastAt) / 2, n);
+    this.firstAt = Math.min(this.firstAt ?? Infinity, firstAt);
+    this.lastAt = Math.max(this.lastAt ?? -Infinity, lastAt);
   }
 
   /** Counts everything another digest counted. */
@@ -80,19 +103,27 @@ export class DigestCounter {
     this.timed += n;
   }
 
-  private countTopic(topic: string, n: number): void {
+  private countTopic(topic: string, n: number): string {
     const key = topic.slice(0, NAME_MAX);
     const seen = this.topics.get(key);
     if (seen !== undefined) this.topics.set(key, seen + n);
     else if (this.topics.size < DIGEST_TOPICS) this.topics.set(key, n);
-    else this.otherTopics += n;
+    else {
+      this.otherTopics += n;
+      return OTHERS;
+    }
+    return key;
   }
 
-  private countLabel(label: string, n: number): void {
+  private countLabel(label: string, n: number): string {
     const key = label.slice(0, NAME_MAX);
     const seen = this.labels.get(key);
     if (seen !== undefined) this.labels.set(key, seen + n);
     else if (this.labels.size < DIGEST_LABELS) this.labels.set(key, n);
-    else this.otherLabels += n;
+    else {
+      this.otherLabels += n;
+      return OTHERS;
+    }
+    return key;
   }
 }

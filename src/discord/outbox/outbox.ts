@@ -317,22 +317,26 @@ export class Outbox extends EventEmitter<OutboxEvents> {
   // What a previous run left in the spool goes out first, channel by channel.
   private recover(): void {
     const events = this.spool.load();
-    if (events.length === 0) return;
-    const byChannel = new Map<string, typeof events>();
-    for (const event of events) {
-      const list = byChannel.get(event.channelId) ?? [];
-      list.push(event);
-      byChannel.set(event.channelId, list);
-    }
-    for (const [channelId, list] of byChannel) this.lane(channelId).recover(list);
-    const started = new Set(events.filter((e) => e.nonce !== undefined).map((e) => e.nonce)).size;
+    const folds = this.spool.loadFolded();
+    if (events.length === 0 && folds.length === 0) return;
+    const byChannel = new Map<string, { events: typeof events; folds: typeof folds }>();
+    const of = (channelId: string): { events: typeof events; folds: typeof folds } => {
+      let entry = byChannel.get(channelId);
+      if (!entry) byChannel.set(channelId, (entry = { events: [], folds: [] }));
+      return entry;
+    };
+    for (const event of events) of(event.channelId).events.push(event);
+    for (const fold of folds) of(fold.channelId).folds.push(fold);
+    let recovered = 0;
+    for (const [channelId, entry] of byChannel) recovered += this.lane(channelId).recover(entry.events, entry.folds);
+    const started = new Set([...events.map((e) => e.nonce), ...folds.map((f) => f.nonce)].filter((n) => n !== undefined)).size;
     const unreadable = events.filter((e) => e.unreadable).length;
     if (unreadable > 0) {
       this.logger.error({ events: unreadable, storage: this.store.location }, `${unreadable} spooled alerts have an embed that cannot be read back (the file was damaged); they are reported in a digest instead`);
     }
     this.logger.info(
-      { events: events.length, channels: byChannel.size, startedMessages: started, storage: this.store.location },
-      `recovered ${events.length} pending alerts from the spool; they are sent now (${started} messages that had been started are retried with their nonce, so none is posted twice)`,
+      { events: recovered, channels: byChannel.size, startedMessages: started, storage: this.store.location },
+      `recovered ${recovered} pending alerts from the spool; they are sent now (${started} messages that had been started are retried with their nonce, so none is posted twice)`,
     );
   }
 

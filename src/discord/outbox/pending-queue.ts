@@ -1,4 +1,4 @@
-import { DigestCounter } from './digest.ts';
+import { DigestCounter, type DigestBucket } from './digest.ts';
 import { packMessage, type PackedMessage, type PendingItem } from './packing.ts';
 
 /** Topics that keep their full embed when a channel's queue is full: another event's is folded instead. */
@@ -11,10 +11,12 @@ export function keptFirst(topic: string): boolean {
 
 /** What {@link PendingQueue.push} did with an event. */
 export interface PushResult {
-  /** `queued` in full, or `folded` into the digest counters. */
+  /** `queued` in full, or `folded` into the digest counters (then `bucket` says which). */
   kept: 'queued' | 'folded';
-  /** A notice folded into the counters to make room for this failure. */
+  bucket?: DigestBucket;
+  /** A notice folded into the counters (`evictedBucket`) to make room for this failure. */
   evicted?: PendingItem;
+  evictedBucket?: DigestBucket;
 }
 
 /**
@@ -39,19 +41,24 @@ export class PendingQueue {
       const at = this.items.findLastIndex((queued) => !keptFirst(queued.topic));
       if (at >= 0) {
         const [evicted] = this.items.splice(at, 1);
-        this.fold(evicted!.topic, evicted!.label, evicted!.receivedAt);
+        const evictedBucket = this.fold(evicted!.topic, evicted!.label, evicted!.receivedAt);
         this.items.push(item);
-        return { kept: 'queued', evicted: evicted! };
+        return { kept: 'queued', evicted: evicted!, evictedBucket };
       }
     }
-    this.fold(item.topic, item.label, item.receivedAt);
-    return { kept: 'folded' };
+    return { kept: 'folded', bucket: this.fold(item.topic, item.label, item.receivedAt) };
   }
 
-  /** Counts an event in the digest counters only. */
-  fold(topic: string, label: string | undefined, receivedAt: number): void {
+  /** Counts an event in the digest counters only; returns the counters it went to. */
+  fold(topic: string, label: string | undefined, receivedAt: number): DigestBucket {
     this.overflow ??= new DigestCounter();
-    this.overflow.add(topic, label, receivedAt);
+    return this.overflow.add(topic, label, receivedAt);
+  }
+
+  /** Counts `n` folded events of a stored bucket (read back from the spool). */
+  foldBucket(bucket: DigestBucket, n: number, firstAt: number, lastAt: number): void {
+    this.overflow ??= new DigestCounter();
+    this.overflow.addBucket(bucket, n, firstAt, lastAt);
   }
 
   /** Events waiting, full and folded. */
