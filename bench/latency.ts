@@ -5,6 +5,7 @@
 // Outbox; publish → Discord is read from the bot's event_to_post_seconds histogram (every event,
 // digested ones included) and, exactly, from the sandbox's stored messages for the events that got
 // an embed of their own (message timestamp − embed timestamp, which is the envelope's `ts`).
+import { runtimeFlags } from '../bin/runtime-flags.js';
 import { parseConfig } from '../src/config/index.ts';
 import type { MessageView } from '../src/sandbox/index.ts';
 import type { MetricSamples } from '../test/helpers/bot-process.ts';
@@ -51,7 +52,7 @@ export interface PostLatencyResult {
 /** Publish → handler latency at `rate` events/s for `seconds`; the first second is warm-up. */
 export async function measureHandlerLatency(options: LatencyOptions): Promise<HandlerLatencyResult> {
   const publisher = BenchChild.start('bench/lib/publisher-child.ts');
-  const receiver = BenchChild.start('bench/lib/receiver-child.ts');
+  const receiver = BenchChild.start('bench/lib/receiver-child.ts', { execArgv: [...runtimeFlags] });
   try {
     const { endpoint } = await publisher.request<{ endpoint: string }>('open', {});
     const count = Math.round(options.rate * options.seconds);

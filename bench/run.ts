@@ -1,7 +1,7 @@
 // `npm run bench` (full) and `npm run bench -- --quick` (under a minute): runs the scenarios,
 // prints a table and writes bench/results/latest.json. Never part of `npm test`.
 //
-//   npm run bench -- [--quick] [--only throughput,latency,burst,flood,spool] [--cpu-prof] [--out FILE]
+//   npm run bench -- [--quick] [--only throughput,latency,burst,flood,spool,startup] [--cpu-prof] [--out FILE]
 import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { availableParallelism, cpus, loadavg, release, tmpdir, type as osType } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -13,20 +13,23 @@ import { measureFlood, type FloodResult } from './flood.ts';
 import { measureSpool, type SpoolResult } from './spool.ts';
 import { measureHandlerLatency, measurePostLatency, type HandlerLatencyResult, type PostLatencyResult } from './latency.ts';
 import { startPublishedBot } from './lib/bot.ts';
+import { measureStartup, type StartupResult } from './startup.ts';
 import { mainThreadProfile, topFrames, type ProfileFrame } from './lib/profile.ts';
 import { count, formatTable, type TableRow } from './lib/table.ts';
 import { measureThroughput, type ThroughputResult } from './throughput.ts';
 
-const scenarios = ['throughput', 'latency', 'burst', 'flood', 'spool'] as const;
+const scenarios = ['throughput', 'latency', 'burst', 'flood', 'spool', 'startup'] as const;
 type Scenario = (typeof scenarios)[number];
 
 /** What each scenario does in a full and in a quick run. */
 const settings = {
-  full: { throughputEvents: 200_000, throughputRounds: 5, latencySeconds: 10, naiveMessages: 20, floodEvents: 1_000_000, spoolEvents: 200_000 },
-  quick: { throughputEvents: 50_000, throughputRounds: 3, latencySeconds: 3, naiveMessages: 10, floodEvents: 100_000, spoolEvents: 50_000 },
+  full: { throughputEvents: 200_000, throughputRounds: 5, latencySeconds: 10, naiveMessages: 20, floodEvents: 1_000_000, spoolEvents: 200_000, startupRuns: 5 },
+  quick: { throughputEvents: 50_000, throughputRounds: 3, latencySeconds: 3, naiveMessages: 10, floodEvents: 100_000, spoolEvents: 50_000, startupRuns: 3 },
 };
 
 const PAYLOAD_BYTES = 300;
+// How long a started bot sits idle before its RSS is read.
+const STARTUP_SETTLE_MS = 5_000;
 const LATENCY_RATE = 1_000;
 const BURST_EVENTS = 1_000;
 const targets = { ratio: 0.7, burstSeconds: 10, peakRssMb: 200 };
@@ -161,7 +164,22 @@ function spoolRows(sp: SpoolResult): void {
   );
 }
 
+function startupRows(s: StartupResult): void {
+  result.startup = s;
+  for (const v of s.variants) {
+    rows.push(
+      { scenario: 'startup', metric: `${v.command}: sandbox URL printed (median of ${v.runs.length})`, value: `${count(v.to_url_ms)} ms` },
+      { scenario: 'startup', metric: `  idle RSS ${s.settle_ms / 1000} s later, ${v.processes} process${v.processes === 1 ? '' : 'es'}`, value: `${v.idle_rss_mb} MB` },
+      { scenario: 'startup', metric: '  exit status after SIGTERM', value: [...new Set(v.runs.map((r) => String(r.exit_code)))].join(', '), target: '0', ok: v.runs.every((r) => r.exit_code === 0) },
+    );
+  }
+}
+
 try {
+  if (selected.has('startup')) {
+    log(`startup: ${set.startupRuns} × zmq-notify start in sandbox mode each way, then ${STARTUP_SETTLE_MS / 1000} s idle`);
+    startupRows(await measureStartup({ runs: set.startupRuns, settleMs: STARTUP_SETTLE_MS, log }));
+  }
   if (selected.has('throughput')) await runThroughput();
   if (selected.has('latency') || selected.has('burst')) {
     const handler = selected.has('latency') ? await measureHandlerLatency({ rate: LATENCY_RATE, seconds: set.latencySeconds, payloadBytes: PAYLOAD_BYTES, log }) : undefined;

@@ -9,6 +9,7 @@
 // receivers are capped by how fast one JavaScript publisher can send (about the bare loop's own
 // rate on this machine), and the publisher competes with them for the two cores.
 import { join } from 'node:path';
+import { runtimeFlags } from '../bin/runtime-flags.js';
 import { parseConfig } from '../src/config/index.ts';
 import { BenchChild } from './lib/child.ts';
 import type { ReceiverMode, ReceiverResult } from './lib/receiver-child.ts';
@@ -67,7 +68,8 @@ const TOPIC = 'job.executed';
 
 async function runOnce(publisher: BenchChild, mode: ReceiverMode, options: ThroughputOptions, endpoint: string, label: string): Promise<ThroughputRun> {
   if (!(await publisher.request<boolean>('waitIdle', { timeoutMs: 10_000 }))) throw new Error('the previous receiver still holds its subscription');
-  const execArgv = [...(options.receiverNodeArgs ?? []), ...(options.cpuProfileDir ? ['--cpu-prof', '--cpu-prof-dir', join(options.cpuProfileDir, `${mode}-${label}`)] : [])];
+  // The pipeline runs with the V8 settings `zmq-notify start` runs with; the bare loop with none.
+  const execArgv = [...(mode === 'raw' ? [] : runtimeFlags), ...(options.receiverNodeArgs ?? []), ...(options.cpuProfileDir ? ['--cpu-prof', '--cpu-prof-dir', join(options.cpuProfileDir, `${mode}-${label}`)] : [])];
   const receiver = BenchChild.start('bench/lib/receiver-child.ts', { execArgv });
   try {
     await receiver.request('start', {

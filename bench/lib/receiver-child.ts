@@ -3,7 +3,6 @@
 // Dispatcher → one handler (`pipeline`: a no-op; `latency`: records publish → handler time).
 import { setTimeout as sleep } from 'node:timers/promises';
 import * as zmq from 'zeromq';
-import { applyRuntimeFlags } from '../../bin/runtime-flags.js';
 import { App } from '../../src/app.ts';
 import { parseConfig } from '../../src/config/index.ts';
 import { createLogger } from '../../src/observability/logger.ts';
@@ -190,12 +189,9 @@ serveRequests(
   {
     /** Connects and subscribes; the publisher's waitForSubscriber tells when the subscription is in. */
     start: async (params: StartParams) => {
+      // The parent starts a pipeline receiver with the bot's runtime flags, a bare loop without.
       if (params.mode === 'raw') await startRaw(params);
-      else {
-        // The pipeline runs with the V8 settings `zmq-notify` runs with; the bare loop with none.
-        applyRuntimeFlags();
-        await startPipeline(params);
-      }
+      else await startPipeline(params);
       return { pid: process.pid };
     },
     /** Resolves when the run is over, with what was measured. */

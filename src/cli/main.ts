@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import { registerCall } from './commands/call.ts';
 import { registerCheckConfig } from './commands/check-config.ts';
@@ -9,10 +10,17 @@ import { registerStart } from './commands/start.ts';
 /** Exit code for a wrong flag or argument. */
 export const USAGE_EXIT = 2;
 
+/** This package's version, from its package.json (one level above src/ and dist/ alike). */
+export function packageVersion(): string {
+  const text = readFileSync(new URL('../../package.json', import.meta.url), 'utf8');
+  return (JSON.parse(text) as { version: string }).version;
+}
+
 /** Builds the `zmq-notify` command line with every subcommand registered. */
 export function buildProgram(): Command {
   const program = new Command('zmq-notify')
     .description('Turns a job scheduler\'s ZeroMQ events into Discord notifications, and publishes such events.')
+    .version(packageVersion(), '-V, --version', 'print the version and exit')
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride()
     .configureOutput({ writeErr: (s) => process.stderr.write(s) });

@@ -54,6 +54,20 @@ function loadHint(spec: string, err: unknown): string {
   return ' (an ES module outside a package with "type": "module" must be named .mts / .mjs, or put a package.json with {"type": "module"} next to it)';
 }
 
+// The compiled package runs in plain Node, which cannot import TypeScript: a `.ts` module from
+// `modules:` then loads through tsx, registered the first time one is listed. Running from the
+// sources (vitest, tsx) TypeScript already loads, so this file's own name tells which case it is.
+const compiled = import.meta.url.endsWith('.js');
+let tsxRegistered = false;
+async function importModule(url: string): Promise<{ default?: unknown }> {
+  if (compiled && !tsxRegistered && url.startsWith('file:') && /\.[cm]?ts$/.test(new URL(url).pathname)) {
+    const { register } = await import('tsx/esm/api');
+    register();
+    tsxRegistered = true;
+  }
+  return (await import(url)) as { default?: unknown };
+}
+
 function message(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }
@@ -67,7 +81,7 @@ export async function importDefault(spec: string, baseDir: string, options: { fr
   let url = resolveSpec(spec, baseDir);
   if (options.fresh && url.startsWith('file:')) url = `${url}${url.includes('?') ? '&' : '?'}reload=${Date.now()}-${++imports}`;
   try {
-    return ((await import(url)) as { default?: unknown }).default;
+    return (await importModule(url)).default;
   } catch (err) {
     throw new Error(`"${spec}" failed to load: ${message(err)}${loadHint(spec, err)}`, { cause: err });
   }

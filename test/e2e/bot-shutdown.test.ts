@@ -1,13 +1,9 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { toYaml } from '../../src/config/index.ts';
-import type { MessageView } from '../../src/sandbox/index.ts';
 import { eventsCarried } from '../helpers/embed-checks.ts';
-import { EventPublisher } from '../../src/transport/publisher.ts';
 import { startBot } from '../helpers/bot-process.ts';
-import { channels, embedText, guildId } from '../helpers/bot.ts';
+import { publishedConfig } from '../helpers/bot-config.ts';
+import { channels, embedText } from '../helpers/bot.ts';
+import { followMessages } from '../helpers/message-feed.ts';
 import { postJson } from '../helpers/sandbox.ts';
 
 const wait = { timeout: 20_000, interval: 50 };
@@ -16,49 +12,10 @@ afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
 });
 
-/** Follows GET /sandbox/events and keeps every message created, until the sandbox closes the stream. */
-function followMessages(url: string): { messages: MessageView[]; ended: Promise<void> } {
-  const messages: MessageView[] = [];
-  const ended = (async () => {
-    const res = await fetch(`${url}/sandbox/events`);
-    if (!res.body) throw new Error('no event stream');
-    const decoder = new TextDecoder();
-    let buffer = '';
-    for await (const chunk of res.body) {
-      buffer += decoder.decode(chunk as Uint8Array, { stream: true });
-      const frames = buffer.split('\n\n');
-      buffer = frames.pop() ?? '';
-      for (const frame of frames) {
-        const lines = frame.split('\n');
-        if (!lines.includes('event: message')) continue;
-        const data = lines.find((l) => l.startsWith('data: '));
-        if (data) messages.push(JSON.parse(data.slice('data: '.length)) as MessageView);
-      }
-    }
-  })();
-  return { messages, ended };
-}
-
 describe('zmq-notify start (child process, sandbox mode) on SIGTERM', () => {
   it('with events pending in the Outbox (a 429 with retry_after 3 s on the notices channel; 8 job.failed + 8 job.executed), posts them all before exiting 0', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'zmq-notify-shutdown-'));
-    cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
-    const pub = new EventPublisher({ endpoint: `ipc://${join(dir, 'pub.sock')}`, src: 'sched-term', lingerMs: 1_000 });
-    await pub.open();
-    cleanups.push(() => pub.close());
-    const configPath = join(dir, 'config.yaml');
-    writeFileSync(
-      configPath,
-      toYaml({
-        zmq_pub_address: pub.endpoint,
-        notification_channels: channels,
-        discord: { guild_id: guildId },
-        http: { host: '127.0.0.1', port: 0 },
-        sandbox: { host: '127.0.0.1', port: 0 },
-        shutdown: { drain_timeout_ms: 15_000 },
-        log_level: 'info',
-      }),
-    );
+    const { pub, configPath, remove } = await publishedConfig({ src: 'sched-term' });
+    cleanups.push(remove);
 
     // No token in the environment: sandbox mode.
     const proc = await startBot(configPath, { env: { DISCORD_TOKEN: '', ZMQ_NOTIFY_SANDBOX_TOKEN: '' } });

@@ -1,6 +1,8 @@
 import { spawn, type ChildProcessByStdio } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
 import type { Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
+import { runtimeFlags } from '../../bin/runtime-flags.js';
 
 const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
 
@@ -48,15 +50,65 @@ export function parseMetrics(text: string): MetricSamples {
   return new MetricSamples(series);
 }
 
-/** Spawns `node bin/zmq-notify.js start -c CONFIG` and waits for the line that names its HTTP URL. */
+/** The pids of `root` and every process below it (Linux /proc), root first. */
+export function processTree(root: number): number[] {
+  const parents = new Map<number, number>();
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      // The command name (field 2) may contain spaces; the fields after its ')' are fixed.
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      parents.set(Number(entry), Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]));
+    } catch {
+      // The process ended while we read.
+    }
+  }
+  const tree = [root];
+  for (let i = 0; i < tree.length; i++) for (const [pid, ppid] of parents) if (ppid === tree[i]) tree.push(pid);
+  return tree;
+}
+
+/** A process's command line (Linux /proc), empty once it has ended. */
+export function commandLine(pid: number): string[] {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter((arg) => arg !== '');
+  } catch {
+    return [];
+  }
+}
+
+/**
+ * How the bot is started: `node` runs `node --heap-growing-percent=50 bin/zmq-notify.js start` (the
+ * bot in that one process, so its pid is the bot's for /proc readings and signals); `launcher`
+ * leaves the flags out, so the bin relaunches itself with them; `npm start` runs the package's
+ * start script.
+ */
+export type StartVia = 'node' | 'launcher' | 'npm start';
+
+function startCommand(via: StartVia, configPath: string): [string, string[]] {
+  if (via === 'npm start') return ['npm', ['start', '--silent', '--', '-c', configPath]];
+  return [process.execPath, [...(via === 'node' ? runtimeFlags : []), 'bin/zmq-notify.js', 'start', '-c', configPath]];
+}
+
+/** Spawns `zmq-notify start -c CONFIG` (see {@link StartVia}) and waits for the line that names its HTTP URL. */
 export async function startBot(
   configPath: string,
-  options: { timeoutMs?: number; env?: NodeJS.ProcessEnv; /** Stop keeping log lines once started (for floods). */ discardLogsAfterStart?: boolean } = {},
+  options: {
+    timeoutMs?: number;
+    env?: NodeJS.ProcessEnv;
+    /** Stop keeping log lines once started (for floods). */
+    discardLogsAfterStart?: boolean;
+    via?: StartVia;
+    /** Its own process group, so a test can signal the group as a terminal's Ctrl-C does. */
+    detached?: boolean;
+  } = {},
 ): Promise<BotProcess> {
-  const child = spawn(process.execPath, ['bin/zmq-notify.js', 'start', '-c', configPath], {
+  const [command, args] = startCommand(options.via ?? 'node', configPath);
+  const child = spawn(command, args, {
     cwd: repoRoot,
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, ...options.env },
+    detached: options.detached ?? false,
   });
   const parsed: Record<string, unknown>[] = [];
   let partial = '';

@@ -6,6 +6,10 @@ import { createLogger } from '../../observability/logger.ts';
 /** Exit codes for a second signal, which ends the process without waiting for the drain. */
 const SIGNAL_EXIT: Record<'SIGINT' | 'SIGTERM', number> = { SIGINT: 130, SIGTERM: 143 };
 
+// A terminal's Ctrl-C reaches every process in its group, and npm (or the launcher) passes the
+// same signal on once more: a repeat this soon after the first is that same request, not a second.
+const SAME_SIGNAL_MS = 1_000;
+
 // After a drain that hit its bound, a handler may still hold a timer or socket open; the process
 // ends this long after stop() even so (the timer is unref'd, so a clean exit never waits for it).
 const EXIT_GRACE_MS = 2_000;
@@ -53,7 +57,9 @@ export async function runStart(configPath?: string): Promise<number> {
   );
 
   const signal = await signalled;
+  const signalledAt = Date.now();
   const again = (second: NodeJS.Signals): void => {
+    if (second === signal && Date.now() - signalledAt < SAME_SIGNAL_MS) return;
     const code = SIGNAL_EXIT[second as keyof typeof SIGNAL_EXIT] ?? 1;
     logger.warn({ signal: second, exitCode: code }, `second ${second}: exiting at once with code ${code}, without draining`);
     process.exit(code);
