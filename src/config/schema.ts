@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import { z } from 'zod';
 
 /** A Discord ID: a string of digits. A safe integer is accepted and turned into its digits. */
@@ -30,6 +31,14 @@ const channels = z
   })
   .strict();
 
+/** An IPv4/IPv6 address, or one with a prefix length (`10.0.0.0/8`). */
+function isIpOrSubnet(entry: string): boolean {
+  const [address = '', prefix, extra] = entry.split('/');
+  const family = isIP(address);
+  if (family === 0 || extra !== undefined) return false;
+  return prefix === undefined || (/^\d{1,3}$/.test(prefix) && Number(prefix) <= (family === 4 ? 32 : 128));
+}
+
 /** The job-handler side: the seed's handler file (handler_id, handler_port, server_address, api_endpoint) plus our own settings. */
 export const schedulezeroSchema = z
   .object({
@@ -43,7 +52,7 @@ export const schedulezeroSchema = z
     /** The address registered with the server, when it must differ from tcp://handler_host:handler_port (e.g. behind NAT). */
     advertise_address: endpoint.nullish(),
     /** Peer IPs or subnets allowed to call jobs (ZeroMQ ZAP); absent = anyone who can reach the port. */
-    allow_ips: z.array(z.string().min(1)).nullish(),
+    allow_ips: z.array(z.string().refine(isIpOrSubnet, 'an IP address or subnet such as 10.0.0.5, 10.0.0.0/8 or ::1')).nullish(),
     /** A job still running after this long is answered "pending" (ScheduleZero gives up at 10 s). */
     reply_timeout_ms: z.number().int().min(100).max(9_500).default(8_000),
     /** A job running longer is signalled to stop and counted as timed out. */

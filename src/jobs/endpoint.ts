@@ -1,5 +1,6 @@
 import { Reply } from 'zeromq';
 import type { Logger } from '../observability/logger.ts';
+import { LogThrottle } from '../transport/throttle.ts';
 import type { JobCallError, JobRegistry } from './registry.ts';
 import { decodeRequest, encodeReply, errorReply, successReply } from './wire.ts';
 import { ipAllowList, zapHandler } from './zap.ts';
@@ -49,6 +50,7 @@ export class JobEndpoint {
   private bound = '';
   private readonly domain = `zmq-notify-jobs-${process.pid}-${++domains}`;
   private stopZap?: () => Promise<void>;
+  private readonly refusedLog = new LogThrottle(10_000, 100);
   private counts = { requests: 0, pendingReplies: 0, lastRequestAt: null as number | null };
 
   constructor(options: JobEndpointOptions) {
@@ -121,7 +123,10 @@ export class JobEndpoint {
     this.counts.lastRequestAt = Date.now();
     const request = decodeRequest(frame);
     if ('reply' in request) {
-      this.options.logger.warn({ error: request.reply.error, bytes: frame?.length ?? 0 }, `job request refused: ${String(request.reply.error)}`);
+      const error = String(request.reply.error);
+      // Whoever can reach the port can send garbage: logged once, then at most every 10 s with a count.
+      const decision = this.refusedLog.hit(error.slice(0, 40), Date.now());
+      if (decision.log) this.options.logger.warn({ error, bytes: frame?.length ?? 0, suppressed: decision.suppressed }, `job request refused: ${error}`);
       return request.reply;
     }
     const { method, params } = request;

@@ -81,6 +81,13 @@ describe('registration', () => {
     expect((await t.metrics()).get('zmq_notify_handler_registered')).toBe(1);
   });
 
+  it('/zmq_status shows the registration and the job endpoint', async () => {
+    const { body } = await t.invoke({ command: 'zmq_status' });
+    const field = body.reply?.embeds[0]?.fields?.find((f) => f.name === 'ScheduleZero')?.value ?? '';
+    expect(field).toContain(`🟢 **registered** with \`${serverAddress}\` as \`sz-bot\` · 9 methods`);
+    expect(field).toContain(`job endpoint \`${jobAddress}\``);
+  });
+
   it('answers the server ping ScheduleZero sends before reusing a client', async () => {
     expect(await call('ping', {})).toEqual({ success: true, message: 'pong', handler_id: 'sz-bot' });
   });

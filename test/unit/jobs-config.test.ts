@@ -48,6 +48,10 @@ describe('schedulezero: in the config', () => {
     writeFileSync(join(d, 'typo.yaml'), 'schedulezero: ./sz.yaml\n');
     expect(problems(() => loadConfig(join(d, 'typo.yaml')))).toEqual(['schedulezero.handler_prot: got 5000, expected no such key (unknown key; check its spelling)']);
     expect(problems(() => parseConfig({ schedulezero: { handler_id: 'b', reply_timeout_ms: 12_000 } }))[0]).toMatch(/^schedulezero.reply_timeout_ms: got 12000, expected/);
+    expect(problems(() => parseConfig({ schedulezero: { handler_id: 'b', allow_ips: ['10.0.0.0/8', '::1', 'scheduler.local', '10.0.0.0/33'] } }))).toEqual([
+      'schedulezero.allow_ips[2]: got "scheduler.local", expected an IP address or subnet such as 10.0.0.5, 10.0.0.0/8 or ::1',
+      'schedulezero.allow_ips[3]: got "10.0.0.0/33", expected an IP address or subnet such as 10.0.0.5, 10.0.0.0/8 or ::1',
+    ]);
   });
 
   it('takes sprockets as names, files and { use, ...config }; none without schedulezero unless listed', () => {
