@@ -121,6 +121,16 @@ console.log(JSON.stringify([before, await registry.call('greet', {})]));
     expect(JSON.parse(result.stdout)).toEqual(['hello', 'bonjour']);
   });
 
+  it('loads config/examples/job-handler.yaml: the seed\'s handler file, the three built-ins and the example sprocket file', async () => {
+    const loaded = loadConfig(new URL('../../config/examples/job-handler.yaml', import.meta.url).pathname);
+    expect(loaded.config.schedulezero).toMatchObject({ handler_id: 'my-discord-bot', handler_port: 5000, server_address: 'tcp://127.0.0.1:4242' });
+    const { registry, sprockets } = manager(loaded.config, loaded.baseDir);
+    await sprockets.start();
+    expect(registry.sprockets().map((s) => s.name)).toEqual(['core', 'announcement', 'moderation', 'greetings']);
+    expect(registry.get('moderation')?.config).toEqual({ channels: ['1234567890123456789', '1234567890123456790'], roles: ['1234567890123456795'], delete_pace_ms: 1000 });
+    expect(registry.methodNames()).toContain('say_hello');
+  });
+
   it('says what is wrong with an entry that is neither a built-in nor a file, and refuses moderation unless listed', async () => {
     const d = dir();
     const { sprockets } = manager({ schedulezero: { handler_id: 'b' } as never, sprockets: ['moderatoin'] }, d);
