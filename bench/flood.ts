@@ -6,7 +6,7 @@
 // built-in notifications post every event (failure and notices channels are set), so each one
 // dispatched goes through the Outbox into its SQLite spool (storage.path, a file in the temp dir).
 //
-//   node --import tsx bench/flood.ts [--events N] [--sleep-ms MS] [--receive-hwm N] [--no-spool]
+//   node --import tsx bench/flood.ts [--events N] [--sleep-ms MS] [--receive-hwm N] [--spool file|memory|off]
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -28,8 +28,8 @@ export interface FloodOptions {
   failedEvery?: number;
   /** Extra environment for the bot, e.g. NODE_OPTIONS being evaluated. */
   botEnv?: NodeJS.ProcessEnv;
-  /** Post every event through the Outbox into a spool file (default true); false: no channels, storage ":memory:". */
-  spool?: boolean;
+  /** Post every event through the Outbox into a spool file (`file`, the default), into an in-memory spool (`memory`), or post nothing (`off`: no channels, storage ":memory:"). */
+  spool?: 'file' | 'memory' | 'off';
 }
 
 /** Memory of the bot, MiB: resident, and its parts as its /metrics report them. */
@@ -112,9 +112,8 @@ export async function measureFlood(options: FloodOptions): Promise<FloodResult> 
       zmq_pub_address: pub.endpoint,
       modules: ['./sleepy.mjs'],
       // Every event is posted, so the spool sees the whole flood.
-      ...((options.spool ?? true)
-        ? { notification_channels: { job_failed: '100000000000000401', job_executed: '100000000000000402' }, storage: { path: 'data/zmq-notify.db' } }
-        : { storage: { path: ':memory:' } }),
+      ...((options.spool ?? 'file') === 'off' ? {} : { notification_channels: { job_failed: '100000000000000401', job_executed: '100000000000000402' } }),
+      storage: { path: (options.spool ?? 'file') === 'file' ? 'data/zmq-notify.db' : ':memory:' },
       ...(options.receiveHwm === undefined ? {} : { subscriber: { receive_hwm: options.receiveHwm } }),
     },
     { files: { 'sleepy.mjs': sleepyModule(sleepMs) }, ...(options.botEnv ? { env: options.botEnv } : {}) },
@@ -204,9 +203,10 @@ export async function measureFlood(options: FloodOptions): Promise<FloodResult> 
 }
 
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
-  const { values } = parseArgs({ options: { events: { type: 'string' }, 'sleep-ms': { type: 'string' }, 'receive-hwm': { type: 'string' }, 'no-spool': { type: 'boolean', default: false } } });
+  const { values } = parseArgs({ options: { events: { type: 'string' }, 'sleep-ms': { type: 'string' }, 'receive-hwm': { type: 'string' }, spool: { type: 'string', default: 'file' } } });
+  if (!['file', 'memory', 'off'].includes(values.spool)) throw new Error('--spool is file, memory or off');
   const result = await measureFlood({
-    spool: !values['no-spool'],
+    spool: values.spool as 'file' | 'memory' | 'off',
     events: values.events === undefined ? 1_000_000 : Number(values.events),
     ...(values['sleep-ms'] === undefined ? {} : { sleepMs: Number(values['sleep-ms']) }),
     ...(values['receive-hwm'] === undefined ? {} : { receiveHwm: Number(values['receive-hwm']) }),
