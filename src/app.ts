@@ -11,7 +11,7 @@ import { loadModules, runCleanups, setupModules, type LoadedModule } from './pip
 import { HandlerRegistry, type HandlerInfo } from './pipeline/registry.ts';
 import type { ZmqEvent } from './pipeline/event.ts';
 import { Subscriber, type EndpointProblem, type Handover, type ListenerState, type MalformedReport } from './transport/subscriber.ts';
-import { LogThrottle } from './transport/throttle.ts';
+import { LogThrottle } from './observability/log-throttle.ts';
 
 type NoExtensions = Record<never, never>;
 

@@ -1,11 +1,12 @@
 import { isIP } from 'node:net';
 import { z } from 'zod';
+import { SNOWFLAKE } from '../shared/snowflake.ts';
 
 /** A Discord ID: a string of digits. A safe integer is accepted and turned into its digits. */
 export const snowflake = z
   .union([z.string(), z.number().int().nonnegative().refine(Number.isSafeInteger)])
   .transform((v) => String(v))
-  .pipe(z.string().regex(/^\d{1,20}$/, 'a Discord ID (a snowflake: a string of up to 20 digits)'));
+  .pipe(z.string().regex(SNOWFLAKE, 'a Discord ID (a snowflake: a string of up to 20 digits)'));
 
 const endpoint = z
   .string()

@@ -1,5 +1,6 @@
 import type { APIEmbed, Client } from 'discord.js';
 import type { ZmqEvent } from '../pipeline/event.ts';
+import { isSnowflake } from '../shared/snowflake.ts';
 import type { DirectOptions, Outbox, OutboxMessage } from './outbox/index.ts';
 
 /** What a module may post: plain text, one embed, or a message with text and embeds. */
@@ -64,7 +65,7 @@ function bodyOf(message: PostMessage): OutboxMessage {
 }
 
 function checkChannel(method: string, channelId: string): void {
-  if (!/^\d{1,20}$/.test(channelId)) throw new TypeError(`${method}: channel id must be a Discord snowflake (digits), got ${JSON.stringify(channelId)}`);
+  if (!isSnowflake(channelId)) throw new TypeError(`${method}: channel id must be a Discord snowflake (digits), got ${JSON.stringify(channelId)}`);
 }
 
 function directOptions(options: SendOptions): DirectOptions {

@@ -1,4 +1,4 @@
-import { scalarText } from '../discord/embeds/format.ts';
+import { scalarText } from '../shared/json.ts';
 
 // A key is kept in memory per failing job; a payload may carry an id of any size.
 const MAX_KEY_LENGTH = 256;

@@ -1,5 +1,5 @@
-import { scalarText } from '../discord/embeds/format.ts';
 import type { ZmqEvent } from '../pipeline/event.ts';
+import { scalarText } from '../shared/json.ts';
 
 const MAX_LABEL = 100;
 

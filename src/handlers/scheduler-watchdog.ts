@@ -1,7 +1,7 @@
 import { schedulerBackEmbed, schedulerSilentEmbed } from '../discord/embeds/index.ts';
-import { scalarText } from '../discord/embeds/format.ts';
 import type { DiscordExtensions } from '../discord/module-context.ts';
 import { defineModule, type ModuleDefinition } from '../pipeline/module.ts';
+import { scalarText } from '../shared/json.ts';
 import { systemClock } from './clock.ts';
 import { HeartbeatWatchdog, type SchedulerIdentity } from './heartbeat-watchdog.ts';
 import type { BuiltInOptions } from './options.ts';

@@ -2,7 +2,7 @@ import PQueue from 'p-queue';
 import type { Logger } from '../observability/logger.ts';
 import type { Metrics } from '../observability/metrics.ts';
 import type { ZmqEvent } from './event.ts';
-import { LogThrottle } from '../transport/throttle.ts';
+import { LogThrottle } from '../observability/log-throttle.ts';
 import type { BoundedQueue } from './bounded-queue.ts';
 import type { HandlerCall } from './module.ts';
 import type { HandlerRegistry, Registration } from './registry.ts';

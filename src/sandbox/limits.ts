@@ -1,19 +1,12 @@
 import type { APIEmbed } from 'discord.js';
+import { EmbedLimits } from '../shared/discord-limits.ts';
 import { isObject } from '../shared/json.ts';
+import { isSnowflake } from '../shared/snowflake.ts';
 import { Errors, FormErrors } from './errors.ts';
 
 /** Discord's message limits, in characters (Unicode code points, as Discord counts them). */
 export const MessageLimits = {
-  content: 2000,
-  embeds: 10,
-  title: 256,
-  description: 4096,
-  fields: 25,
-  fieldName: 256,
-  fieldValue: 1024,
-  footerText: 2048,
-  authorName: 256,
-  embedTotal: 6000,
+  ...EmbedLimits,
   allowedMentionIds: 100,
   nonce: 25,
   components: 40,
@@ -225,7 +218,7 @@ function parseAllowedMentions(errors: FormErrors, raw: unknown): AllowedMentions
     }
     list.forEach((id: unknown, i) => {
       const text = typeof id === 'string' || typeof id === 'number' ? String(id) : '';
-      if (!/^\d{1,20}$/.test(text)) errors.add([...path, key, i], 'NUMBER_TYPE_COERCE', `Value "${String(id)}" is not snowflake.`);
+      if (!isSnowflake(text)) errors.add([...path, key, i], 'NUMBER_TYPE_COERCE', `Value "${String(id)}" is not snowflake.`);
       else result[key].push(text);
     });
     const parseKey = key === 'users' ? 'users' : 'roles';
@@ -256,8 +249,8 @@ export function validateMessage(raw: unknown, opts: { requireBody: boolean; hasF
   if (raw.embeds !== undefined && raw.embeds !== null) {
     if (!Array.isArray(raw.embeds)) {
       errors.add(['embeds'], 'BASE_TYPE_ARRAY', 'Must be an array.');
-    } else if (raw.embeds.length > MessageLimits.embeds) {
-      errors.add(['embeds'], 'BASE_TYPE_MAX_LENGTH', `Must be ${MessageLimits.embeds} or fewer in length.`);
+    } else if (raw.embeds.length > MessageLimits.embedsPerMessage) {
+      errors.add(['embeds'], 'BASE_TYPE_MAX_LENGTH', `Must be ${MessageLimits.embedsPerMessage} or fewer in length.`);
     } else {
       let total = 0;
       input.embeds = [];
@@ -267,8 +260,8 @@ export function validateMessage(raw: unknown, opts: { requireBody: boolean; hasF
         input.embeds?.push(normalized.embed);
         total += normalized.size;
       });
-      if (total > MessageLimits.embedTotal) {
-        errors.add(['embeds'], 'MAX_EMBED_SIZE_EXCEEDED', `Embed size exceeds maximum size of ${MessageLimits.embedTotal}`);
+      if (total > MessageLimits.total) {
+        errors.add(['embeds'], 'MAX_EMBED_SIZE_EXCEEDED', `Embed size exceeds maximum size of ${MessageLimits.total}`);
       }
     }
   }

@@ -1,15 +1,10 @@
-/** Milliseconds since the Unix epoch at Discord's epoch (2015-01-01T00:00:00Z). */
-export const DISCORD_EPOCH = 1_420_070_400_000;
-
-/** The creation time, in ms since the Unix epoch, encoded in a snowflake. */
-export function timestampOf(id: string): number {
-  return Number(BigInt(id) >> 22n) + DISCORD_EPOCH;
-}
+import { SnowflakeUtil } from 'discord.js';
 
 /**
- * Makes Discord-shaped IDs: 64-bit snowflakes with the creation time in the high bits. discord.js
- * relies on that shape (its rate-limit routing only treats 17-19 digit numbers as IDs, and it reads
- * a message's age from its ID), so sequential small numbers would not do.
+ * Makes Discord-shaped IDs: 64-bit snowflakes with the creation time in the high bits (built by
+ * discord.js's SnowflakeUtil). discord.js relies on that shape (its rate-limit routing only treats
+ * 17-19 digit numbers as IDs, and it reads a message's age from its ID), so sequential small
+ * numbers would not do.
  */
 export class SnowflakeGenerator {
   private lastMs = 0;
@@ -33,7 +28,7 @@ export class SnowflakeGenerator {
       this.increment = 0;
     }
     this.lastMs = ms;
-    return ((BigInt(ms - DISCORD_EPOCH) << 22n) | (1n << 17n) | (1n << 12n) | BigInt(this.increment)).toString();
+    return SnowflakeUtil.generate({ timestamp: ms, increment: BigInt(this.increment), workerId: 1n, processId: 1n }).toString();
   }
 
   /** An ID created at `ms` in the past (a message seeded as days old); the worker bits keep it apart from next()'s. */

@@ -15,16 +15,17 @@ import {
   type APIRole,
   type APIUser,
 } from 'discord-api-types/v10';
+import { isSnowflake, snowflakeTime } from '../shared/snowflake.ts';
 import { CommandRegistry } from './commands.ts';
 import { Errors, FormErrors } from './errors.ts';
-import type { MessageInput } from './limits.ts';
 import type { MentionRecord } from './inspection.ts';
+import type { MessageInput } from './limits.ts';
 import { resolveMentions } from './mentions.ts';
 import { MessageLog, type StoredMessage } from './message-log.ts';
 import { ChannelOverwrites, parseOverwrite } from './overwrites.ts';
 import { noFlags } from './payloads.ts';
 import type { PresenceRecord } from './presence.ts';
-import { timestampOf, type SnowflakeGenerator } from './snowflake.ts';
+import type { SnowflakeGenerator } from './snowflake.ts';
 
 // What a fresh guild's @everyone can do.
 const everyonePermissions =
@@ -363,7 +364,7 @@ export class SandboxStore extends EventEmitter<StoreEvents> {
       channel_id: channel.id,
       author: opts.author ?? this.bot,
       content,
-      timestamp: isoFromMs(timestampOf(id)),
+      timestamp: isoFromMs(snowflakeTime(id)),
       edited_timestamp: null,
       tts: input.tts === true,
       mention_everyone: pinged.everyone || pinged.here,
@@ -470,7 +471,7 @@ export class SandboxStore extends EventEmitter<StoreEvents> {
     errors.throwIfAny();
     const list = (ids as unknown[]).map(String);
     const twoWeeks = 14 * 24 * 60 * 60 * 1000;
-    if (list.some((id) => /^\d+$/.test(id) && Date.now() - timestampOf(id) > twoWeeks)) throw Errors.bulkDeleteTooOld();
+    if (list.some((id) => isSnowflake(id) && Date.now() - snowflakeTime(id) > twoWeeks)) throw Errors.bulkDeleteTooOld();
     const deleted = [...new Set(list)].filter((id) => channel.log.remove(id));
     if (deleted.length > 0) {
       this.emit('messageDeleteBulk', { ids: deleted, channelId, ...(channel.guildId !== undefined && { guildId: channel.guildId }) });

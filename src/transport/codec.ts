@@ -1,5 +1,6 @@
 import { decodeBrokerMessage } from './codec-schedulezero.ts';
 import type { EventMeta, ZmqEvent } from '../pipeline/event.ts';
+import { isObject } from '../shared/json.ts';
 
 /** What was wrong with a message that did not follow the wire format. */
 export type MalformedKind =
@@ -105,10 +106,6 @@ function strictDecode(bytes: Uint8Array): string | undefined {
   }
 }
 
-function isPlainObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
 /** Parses frame 2; returns the envelope or why it is not one. */
 function parseEnvelope(frame: Uint8Array): Envelope | string {
   if (frame.length > MAX_ENVELOPE_BYTES) return `envelope frame is ${frame.length} bytes, limit ${MAX_ENVELOPE_BYTES}`;
@@ -129,7 +126,7 @@ function parseEnvelope(frame: Uint8Array): Envelope | string {
   } catch (err) {
     return `envelope frame is not JSON: ${(err as Error).message}`;
   }
-  if (!isPlainObject(value)) return 'envelope frame is not a JSON object';
+  if (!isObject(value)) return 'envelope frame is not a JSON object';
   const { v, seq, ts, src, run } = value;
   if (v !== 1) return `envelope version ${JSON.stringify(v)} is not 1`;
   if (typeof seq !== 'number' || !Number.isSafeInteger(seq) || seq < 1) return `envelope seq ${JSON.stringify(seq)} is not a positive integer`;
@@ -210,7 +207,7 @@ export function decodeMessage(frames: readonly Uint8Array[], opts: DecodeOptions
       if (parseError !== undefined) {
         data = { raw: cut(text, MAX_RAW_CHARS) };
         malformed = { kind: 'invalid_json', detail: `payload is not JSON: ${parseError}`, sample: cut(text, MAX_SAMPLE_CHARS), topic };
-      } else if (isPlainObject(value)) {
+      } else if (isObject(value)) {
         data = value;
       } else {
         data = { value };

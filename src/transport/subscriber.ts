@@ -5,7 +5,7 @@ import { decodeMessage, type DecodeOptions, type DecodeResult, type MalformedFra
 import type { ZmqEvent } from '../pipeline/event.ts';
 import { BROKER_FRAME_PREFIX } from './codec-schedulezero.ts';
 import { SequenceTracker, type PublisherState } from './seq.ts';
-import { LogThrottle } from './throttle.ts';
+import { LogThrottle } from '../observability/log-throttle.ts';
 
 export type { PublisherState } from './seq.ts';
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { LogThrottle } from '../../src/transport/throttle.ts';
+import { LogThrottle } from '../../src/observability/log-throttle.ts';
 
 describe('LogThrottle', () => {
   it('logs the first hit, skips hits within 60 s, then logs again with the skipped count', () => {
@@ -17,7 +17,7 @@ describe('LogThrottle', () => {
     expect(throttle.hit('oversized', 10).log).toBe(true);
   });
 
-  it('remembers at most maxKeys (2) keys, forgetting the oldest', () => {
+  it('remembers at most maxKeys (2) keys, forgetting the least recently hit', () => {
     const throttle = new LogThrottle(60_000, 2);
     throttle.hit('a', 0);
     throttle.hit('b', 0);

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { MessageLog, type StoredMessage } from '../../src/sandbox/message-log.ts';
-import { SnowflakeGenerator, timestampOf } from '../../src/sandbox/snowflake.ts';
+import { SnowflakeGenerator } from '../../src/sandbox/snowflake.ts';
+import { snowflakeTime } from '../../src/shared/snowflake.ts';
 
 describe('sandbox snowflakes and message log', () => {
   it('IDs are 17-19 digit snowflakes carrying their creation time, strictly increasing', () => {
@@ -9,7 +10,7 @@ describe('sandbox snowflakes and message log', () => {
     const b = ids.next();
     expect(a).toMatch(/^\d{17,19}$/);
     expect(BigInt(b)).toBeGreaterThan(BigInt(a));
-    expect(timestampOf(a)).toBe(1_700_000_000_123);
+    expect(snowflakeTime(a)).toBe(1_700_000_000_123);
   });
 
   it('keeps at most its capacity, and pages history newest-first with before, after and around', () => {

@@ -1,8 +1,9 @@
 import { createInterface } from 'node:readline';
 import { InvalidArgumentError, type Command } from 'commander';
 import { endpointsOf } from '../../config/index.ts';
-import { loadConfigForCommand } from '../config-option.ts';
+import { isObject } from '../../shared/json.ts';
 import { defaultSource, EventPublisher } from '../../transport/publisher.ts';
+import { loadConfigForCommand } from '../config-option.ts';
 
 interface EmitOptions {
   endpoint?: string;
@@ -35,10 +36,6 @@ function parseWaitMs(value: string): number {
 
 function describe(value: unknown): string {
   return value === null ? 'null' : Array.isArray(value) ? 'an array' : `a ${typeof value}`;
-}
-
-function isObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
 /** Parses the JSON argument, or says why it cannot be a payload. */

@@ -1,8 +1,9 @@
 import type { APIEmbed } from 'discord.js';
 import type { ZmqEvent } from '../../pipeline/event.ts';
+import { scalarText } from '../../shared/json.ts';
 import { baseEmbed, descriptionRoom } from './base.ts';
 import { Colors } from './colors.ts';
-import { discordTime, field, formatDuration, idField, jobLabel, renderValue, scalarText } from './format.ts';
+import { discordTime, field, formatDuration, idField, jobLabel, renderValue } from './format.ts';
 import { fitEmbed } from './limits.ts';
 import { codeBlock, formatCount, safeText } from './text.ts';
 

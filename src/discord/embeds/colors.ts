@@ -1,10 +1,12 @@
-/** Embed colours, one meaning each, so a channel reads at a glance. */
+import { Colors as DiscordColors } from 'discord.js';
+
+/** Embed colours, one meaning each, so a channel reads at a glance (discord.js's palette). */
 export const Colors = {
-  failure: 0xed4245,
-  repeatedFailure: 0x992d22,
-  success: 0x57f287,
-  info: 0x5865f2,
-  neutral: 0x95a5a6,
-  warning: 0xe67e22,
-  digest: 0xfee75c,
+  failure: DiscordColors.Red,
+  repeatedFailure: DiscordColors.DarkRed,
+  success: DiscordColors.Green,
+  info: DiscordColors.Blurple,
+  neutral: DiscordColors.Grey,
+  warning: DiscordColors.Orange,
+  digest: DiscordColors.Yellow,
 } as const;

@@ -1,5 +1,6 @@
 import { time, TimestampStyles, type APIEmbedField } from 'discord.js';
 import type { ZmqEvent } from '../../pipeline/event.ts';
+import { scalarText } from '../../shared/json.ts';
 import { EmbedLimits } from './limits.ts';
 import { codeBlock, formatCount, safeText } from './text.ts';
 
@@ -44,14 +45,6 @@ export function eventFooter(event: ZmqEvent): { text: string } {
   if (event.meta.src !== undefined && event.meta.src !== '') parts.push(`src ${event.meta.src}`);
   if (event.meta.seq !== undefined) parts.push(`seq ${event.meta.seq}`);
   return { text: safeText(parts.join(' · '), EmbedLimits.footerText) };
-}
-
-/** A payload value as one line of plain text when it is a scalar (string, number, boolean), else undefined. */
-export function scalarText(value: unknown): string | undefined {
-  if (typeof value === 'string') return value;
-  if (typeof value === 'number' || typeof value === 'bigint') return String(value);
-  if (typeof value === 'boolean') return value ? 'true' : 'false';
-  return undefined;
 }
 
 function stringify(value: unknown): string {

@@ -1,8 +1,9 @@
 import type { APIEmbed, APIEmbedField } from 'discord.js';
 import type { ZmqEvent } from '../../pipeline/event.ts';
+import { scalarText } from '../../shared/json.ts';
 import { baseEmbed, EXTRA_FIELDS_BUDGET } from './base.ts';
 import { Colors } from './colors.ts';
-import { extraFields, field, idField, renderValue, scalarText } from './format.ts';
+import { extraFields, field, idField, renderValue } from './format.ts';
 import { fitEmbed } from './limits.ts';
 
 function handlerLabel(data: Record<string, unknown>): string {

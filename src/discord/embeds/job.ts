@@ -1,5 +1,6 @@
 import type { APIEmbed, APIEmbedField } from 'discord.js';
 import type { ZmqEvent } from '../../pipeline/event.ts';
+import { scalarText } from '../../shared/json.ts';
 import { Colors } from './colors.ts';
 import { baseEmbed, descriptionRoom, EXTRA_FIELDS_BUDGET as EXTRAS } from './base.ts';
 import {
@@ -12,7 +13,6 @@ import {
   parseIsoTime,
   renderTime,
   renderValue,
-  scalarText,
 } from './format.ts';
 import { EmbedLimits, fitEmbed } from './limits.ts';
 import { codeBlock, safeText } from './text.ts';

@@ -1,31 +1,12 @@
-import type { APIEmbed, APIEmbedField } from 'discord.js';
+import { embedLength, type APIEmbed, type APIEmbedField } from 'discord.js';
+import { EmbedLimits } from '../../shared/discord-limits.ts';
 import { formatCount, truncateText } from './text.ts';
 
-/** Discord's limits for embeds and messages (https://discord.com/developers/docs/resources/message#embed-object-embed-limits). */
-export const EmbedLimits = {
-  title: 256,
-  description: 4096,
-  fields: 25,
-  fieldName: 256,
-  fieldValue: 1024,
-  footerText: 2048,
-  authorName: 256,
-  /** Sum of title, description, field names and values, footer text and author name. */
-  total: 6000,
-  /** Embeds in one message. */
-  embedsPerMessage: 10,
-  /** Message `content`. */
-  content: 2000,
-} as const;
+export { EmbedLimits } from '../../shared/discord-limits.ts';
+// discord.js's own count of an embed's 6,000 characters, where the packing code looks for it.
+export { embedLength } from 'discord.js';
 
 const EMPTY = '\u200b';
-
-/** Discord's 6000-character count for one embed: title, description, field names and values, footer text, author name. */
-export function embedLength(embed: APIEmbed): number {
-  let length = (embed.title?.length ?? 0) + (embed.description?.length ?? 0);
-  for (const field of embed.fields ?? []) length += field.name.length + field.value.length;
-  return length + (embed.footer?.text.length ?? 0) + (embed.author?.name.length ?? 0);
-}
 
 /** The 6000-character count for a whole message: Discord applies it to all its embeds together. */
 export function embedsLength(embeds: readonly APIEmbed[]): number {

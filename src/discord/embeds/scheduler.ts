@@ -1,8 +1,9 @@
 import type { APIEmbed, APIEmbedField } from 'discord.js';
 import type { ZmqEvent } from '../../pipeline/event.ts';
+import { scalarText } from '../../shared/json.ts';
 import { baseEmbed, EXTRA_FIELDS_BUDGET } from './base.ts';
 import { Colors } from './colors.ts';
-import { discordTime, extraFields, field, formatDuration, renderValue, scalarText } from './format.ts';
+import { discordTime, extraFields, field, formatDuration, renderValue } from './format.ts';
 import { EmbedLimits, fitEmbed } from './limits.ts';
 import { safeText } from './text.ts';
 

@@ -1,3 +1,4 @@
+import { isSnowflake } from '../../shared/snowflake.ts';
 import { FormErrors } from '../errors.ts';
 import type { AttachmentStore } from '../attachments.ts';
 import type { Gateway } from '../gateway.ts';
@@ -39,7 +40,7 @@ export function intParam(query: URLSearchParams, name: string, min: number, max:
 export function snowflakeParam(query: URLSearchParams, name: string): string | undefined {
   const raw = query.get(name);
   if (raw === null) return undefined;
-  if (!/^\d{1,20}$/.test(raw)) {
+  if (!isSnowflake(raw)) {
     const errors = new FormErrors();
     errors.add([name], 'NUMBER_TYPE_COERCE', `Value "${raw}" is not snowflake.`);
     errors.throwIfAny();
