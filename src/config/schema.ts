@@ -114,7 +114,7 @@ export const configSchema = z
           .default('info'),
       })
       .strict()
-      .default({ notify_only_on_failure: false, min_severity: 'info' }),
+      .prefault({}),
     /** The built-in failure alerts: repeat suppression, recovered notices, the heartbeat watchdog. */
     alerts: z
       .object({
@@ -136,16 +136,7 @@ export const configSchema = z
         max_watched_schedulers: positiveInt.default(1_000),
       })
       .strict()
-      .default({
-        suppress_repeats: true,
-        repeat_window_s: 600,
-        repeat_renotify_s: 3_600,
-        recovered_notices: true,
-        recovery_window_s: 604_800,
-        max_tracked_jobs: 10_000,
-        heartbeat_timeout_s: 90,
-        max_watched_schedulers: 1_000,
-      }),
+      .prefault({}),
     subscriber: z
       .object({
         /** Messages ZeroMQ buffers before dropping (blindly, seen only as sequence gaps); about 1 KB each.
@@ -156,7 +147,7 @@ export const configSchema = z
         max_payload_bytes: positiveInt.default(1_048_576),
       })
       .strict()
-      .default({ receive_hwm: 10_000, reconnect_interval_ms: 100, reconnect_max_interval_ms: 5_000, max_payload_bytes: 1_048_576 }),
+      .prefault({}),
     discord: z
       .object({
         token_env: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'an environment variable name').default('DISCORD_TOKEN'),
@@ -166,7 +157,7 @@ export const configSchema = z
         api_url: z.url({ protocol: /^https?$/, error: 'an http(s) URL such as http://127.0.0.1:8099/api' }).nullish(),
       })
       .strict()
-      .default({ token_env: 'DISCORD_TOKEN' }),
+      .prefault({}),
     queue: z
       .object({
         capacity: positiveInt.default(10_000),
@@ -180,11 +171,7 @@ export const configSchema = z
         default_priority: z.number().int().default(50),
       })
       .strict()
-      .default({
-        capacity: 10_000,
-        priorities: { 'job.failed': 100, 'job.missed': 100, 'scheduler.stopped': 100, 'scheduler.heartbeat': 0 },
-        default_priority: 50,
-      }),
+      .prefault({}),
     dispatcher: z
       .object({
         concurrency: positiveInt.default(16),
@@ -194,11 +181,11 @@ export const configSchema = z
         max_events_per_second: positiveInt.nullable().default(null),
       })
       .strict()
-      .default({ concurrency: 16, handler_timeout_ms: 10_000, abandon_after_ms: 5_000, max_events_per_second: null }),
+      .prefault({}),
     http: z
       .object({ enabled: z.boolean().default(true), host: host.default('127.0.0.1'), port: port.default(9464) })
       .strict()
-      .default({ enabled: true, host: '127.0.0.1', port: 9464 }),
+      .prefault({}),
     outbox: z
       .object({
         /** Full events kept per channel while it waits; beyond, events fold into digest counters (job.failed/job.missed kept first). */
@@ -214,7 +201,7 @@ export const configSchema = z
         max_age: duration.prefault('24h'),
       })
       .strict()
-      .default({ per_channel_pending: 500, retry_base_delay_ms: 1_000, retry_max_delay_ms: 30_000, probe_base_delay_ms: 5_000, probe_max_delay_ms: 300_000, max_age: 86_400_000 }),
+      .prefault({}),
     /** The embedded database: the Outbox spool and the alert series. */
     storage: z
       .object({
@@ -222,11 +209,11 @@ export const configSchema = z
         path: z.string().min(1).default('data/zmq-notify.db'),
       })
       .strict()
-      .default({ path: 'data/zmq-notify.db' }),
+      .prefault({}),
     shutdown: z
       .object({ drain_timeout_ms: z.number().int().nonnegative().default(10_000) })
       .strict()
-      .default({ drain_timeout_ms: 10_000 }),
+      .prefault({}),
     modules: z.array(z.string().min(1)).default([]),
     /** The ScheduleZero job handler, inline or a path to the seed's handler file (relative to this file); absent = off. */
     schedulezero: schedulezeroSchema.nullish(),
@@ -241,7 +228,7 @@ export const configSchema = z
         guild_name: z.string().min(1).max(100).default('zmq-notify sandbox'),
       })
       .strict()
-      .default({ host: '127.0.0.1', port: 8099, token_env: 'ZMQ_NOTIFY_SANDBOX_TOKEN', guild_name: 'zmq-notify sandbox' }),
+      .prefault({}),
     log_level: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),
   })
   .strict();

@@ -1,5 +1,5 @@
+import { LRUCache } from 'lru-cache';
 import type { AlertState } from './alert-state.ts';
-import { LruMap } from './lru-map.ts';
 
 /** A job's failures since it last succeeded. */
 export interface FailureRecord {
@@ -27,10 +27,11 @@ export interface FailureTrackerOptions {
  * "recovered" with how many failures since when. Bounded in count and in time.
  */
 export class FailureTracker {
-  private readonly jobs: LruMap<string, FailureRecord>;
+  private readonly jobs: LRUCache<string, FailureRecord>;
 
   constructor(private readonly options: FailureTrackerOptions) {
-    this.jobs = new LruMap(options.maxJobs);
+    // The least recently failing job is forgotten first, and its stored copy with it.
+    this.jobs = new LRUCache({ max: options.maxJobs, dispose: (_record, key, reason) => reason === 'evict' && this.options.state?.deleteFailure(key) });
     for (const [key, record] of options.state?.loadFailures() ?? []) this.remember(key, record);
   }
 
@@ -67,7 +68,7 @@ export class FailureTracker {
   }
 
   private remember(key: string, record: FailureRecord): void {
-    for (const [evicted] of this.jobs.set(key, record)) this.options.state?.deleteFailure(evicted);
+    this.jobs.set(key, record);
   }
 
   private forget(key: string): void {
@@ -77,8 +78,10 @@ export class FailureTracker {
 
   // Records are kept in order of their last failure, so the expired ones are at the front.
   private expire(now: number): void {
-    for (let oldest = this.jobs.oldest(); oldest && now - oldest[1].lastAt > this.options.memoryMs; oldest = this.jobs.oldest()) {
-      this.forget(oldest[0]);
+    for (let oldest = this.jobs.rkeys().next(); !oldest.done; oldest = this.jobs.rkeys().next()) {
+      const record = this.jobs.peek(oldest.value);
+      if (record !== undefined && now - record.lastAt <= this.options.memoryMs) return;
+      this.forget(oldest.value);
     }
   }
 }

@@ -1,6 +1,6 @@
+import { LRUCache } from 'lru-cache';
 import type { WatchedScheduler } from '../discord/embeds/index.ts';
 import type { Clock, TimerHandle } from './clock.ts';
-import { LruMap } from './lru-map.ts';
 
 /** A scheduler went silent, or was heard from again after being silent. */
 export interface WatchdogAlert {
@@ -50,15 +50,15 @@ interface Watched extends SchedulerIdentity {
  * are watched; one timer each, and a bounded number of them.
  */
 export class HeartbeatWatchdog {
-  private readonly watched: LruMap<string, Watched>;
+  private readonly watched: LRUCache<string, Watched>;
   /** The deployment each publisher's heartbeats named, so its events that name none find it. */
-  private readonly deploymentOfSrc: LruMap<string, string>;
+  private readonly deploymentOfSrc: LRUCache<string, string>;
   private evictionReported = false;
   private closed = false;
 
   constructor(private readonly options: HeartbeatWatchdogOptions) {
-    this.watched = new LruMap(options.maxSchedulers);
-    this.deploymentOfSrc = new LruMap(options.maxSchedulers);
+    this.watched = new LRUCache({ max: options.maxSchedulers, dispose: (evicted, key, reason) => reason === 'evict' && this.evicted(key, evicted) });
+    this.deploymentOfSrc = new LRUCache({ max: options.maxSchedulers });
   }
 
   /** Schedulers followed (armed, silent or stopped). */
@@ -118,14 +118,17 @@ export class HeartbeatWatchdog {
   }
 
   private track(entry: Watched): void {
-    for (const [evictedKey, evicted] of this.watched.set(entry.key, entry)) {
-      this.clearTimer(evicted);
-      if (!this.evictionReported) {
-        this.evictionReported = true;
-        this.options.onEvicted?.(evictedKey);
-      }
-    }
+    this.watched.set(entry.key, entry);
     this.arm(entry);
+  }
+
+  // The least recently heard scheduler made room for another: its timer goes with it, reported once.
+  private evicted(key: string, entry: Watched): void {
+    this.clearTimer(entry);
+    if (!this.evictionReported) {
+      this.evictionReported = true;
+      this.options.onEvicted?.(key);
+    }
   }
 
   private seen(entry: Watched, at: number): void {

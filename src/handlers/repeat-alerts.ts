@@ -1,4 +1,5 @@
 import type { APIEmbed } from 'discord.js';
+import { LRUCache } from 'lru-cache';
 import { jobFailedEmbed, repeatedFailureEmbed } from '../discord/embeds/index.ts';
 import { jobLabel } from '../discord/embeds/format.ts';
 import type { DiscordExtensions, SendOptions } from '../discord/module-context.ts';
@@ -7,7 +8,6 @@ import type { Logger } from '../observability/logger.ts';
 import type { ZmqEvent } from '../pipeline/event.ts';
 import type { AlertState, StoredSeries } from './alert-state.ts';
 import { compactFailure } from './compact.ts';
-import { LruMap } from './lru-map.ts';
 
 /** The part of the module API that repeat suppression posts through (the module's context; unit tests pass a fake). */
 export type AlertPoster = Pick<DiscordExtensions, 'post' | 'send' | 'edit'>;
@@ -76,13 +76,14 @@ const TOPIC = 'job.failed';
  * so a slow or failing channel never holds up the dispatcher.
  */
 export class RepeatAlerts {
-  private readonly series: LruMap<string, Series>;
+  private readonly series: LRUCache<string, Series>;
   private readonly lanes = new Map<string, Lane>();
   private readonly directPerChannel: number;
   private readonly idleWaiters = new Set<() => void>();
 
   constructor(private readonly options: RepeatAlertsOptions) {
-    this.series = new LruMap(options.maxSeries);
+    // The least recently failing series is forgotten first, and its stored copy with it.
+    this.series = new LRUCache({ max: options.maxSeries, dispose: (_series, key, reason) => reason === 'evict' && this.options.state?.deleteSeries(key) });
     this.directPerChannel = Math.max(1, Math.floor(options.directPerChannel ?? 2));
     this.restore();
   }
@@ -299,7 +300,7 @@ export class RepeatAlerts {
   }
 
   private remember(series: Series): void {
-    for (const [key] of this.series.set(series.key, series)) this.options.state?.deleteSeries(key);
+    this.series.set(series.key, series);
   }
 
   private save(series: Series): void {
@@ -331,7 +332,10 @@ export class RepeatAlerts {
       this.remember(series);
       owed += entry.unsent;
     }
-    for (const series of this.series.values()) this.flush(series);
+    for (const key of [...this.series.rkeys()]) {
+      const series = this.series.peek(key);
+      if (series) this.flush(series);
+    }
     if (stored.length > 0) {
       this.options.logger.info({ series: this.series.size, owed }, `continuing ${this.series.size} repeated-failure alert series from the store (${owed} failures still to be shown)`);
     }

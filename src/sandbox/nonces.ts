@@ -1,6 +1,8 @@
+import { LRUCache } from 'lru-cache';
+
 /** How long Discord remembers a create's nonce for `enforce_nonce` ("the past few minutes"). */
 export const NONCE_WINDOW_MS = 5 * 60_000;
-/** Nonces remembered at most per sandbox; the oldest go first. */
+/** Nonces remembered at most per sandbox; the least recently used go first. */
 const MAX_NONCES = 10_000;
 
 /**
@@ -9,32 +11,19 @@ const MAX_NONCES = 10_000;
  * nonce created, and nothing new is posted.
  */
 export class RecentNonces {
-  // Insertion order is age order, so expiry and the bound both drop from the front.
-  private readonly entries = new Map<string, { messageId: string; at: number }>();
+  private readonly entries = new LRUCache<string, { messageId: string; at: number }>({ max: MAX_NONCES });
 
   constructor(private readonly windowMs = NONCE_WINDOW_MS) {}
 
   /** The message an earlier create with this nonce made, if it is recent enough. */
   find(channelId: string, authorId: string, nonce: string | number, now = Date.now()): string | undefined {
-    this.expire(now);
-    return this.entries.get(key(channelId, authorId, nonce))?.messageId;
+    const entry = this.entries.get(key(channelId, authorId, nonce));
+    return entry !== undefined && now - entry.at <= this.windowMs ? entry.messageId : undefined;
   }
 
   /** Remembers that `nonce` created `messageId`. */
   remember(channelId: string, authorId: string, nonce: string | number, messageId: string, now = Date.now()): void {
     this.entries.set(key(channelId, authorId, nonce), { messageId, at: now });
-    while (this.entries.size > MAX_NONCES) {
-      const oldest = this.entries.keys().next();
-      if (oldest.done) break;
-      this.entries.delete(oldest.value);
-    }
-  }
-
-  private expire(now: number): void {
-    for (const [k, entry] of this.entries) {
-      if (now - entry.at <= this.windowMs) break;
-      this.entries.delete(k);
-    }
   }
 }
 

@@ -1,5 +1,6 @@
 import type { DecodeResult, MalformedFrame, MalformedKind } from './codec.ts';
 import type { EventMeta } from '../pipeline/event.ts';
+import { isObject } from '../shared/json.ts';
 
 /**
  * The first bytes of every frame ScheduleZero's `ZMQEventBroker` sends: pyzmq's `send_json` of a
@@ -50,10 +51,6 @@ const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
 const CLASS_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,99}$/;
 const ZONED = /(?:Z|[+-]\d{2}:?\d{2})$/i;
 const SAMPLE_CHARS = 200;
-
-function isPlainObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
 
 function sampleOf(text: string): string {
   return text.length <= SAMPLE_CHARS ? text : text.slice(0, SAMPLE_CHARS);
@@ -207,7 +204,7 @@ function parseNotification(notification: Buffer): { eventClass: string; body: Re
   } catch (err) {
     return { kind: 'invalid_notification', detail: `the ${name} body is not JSON: ${(err as Error).message}` };
   }
-  if (!isPlainObject(body)) return { kind: 'invalid_notification', detail: `the ${name} body is not a JSON object` };
+  if (!isObject(body)) return { kind: 'invalid_notification', detail: `the ${name} body is not a JSON object` };
   return { eventClass: name, body };
 }
 
@@ -235,7 +232,7 @@ export function decodeBrokerMessage(frame: Uint8Array, receivedAt: number): Deco
   } catch (err) {
     return reject('invalid_json', `the frame is not JSON: ${(err as Error).message}`, text);
   }
-  if (!isPlainObject(message)) return reject('not_object', 'the frame is not a JSON object', text);
+  if (!isObject(message)) return reject('not_object', 'the frame is not a JSON object', text);
   const { type, instance_id: instanceId, pid } = message;
   const src = typeof instanceId === 'string' && instanceId !== '' ? instanceId : undefined;
   const original: BrokerOriginal = { type: String(type) };

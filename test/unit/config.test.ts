@@ -57,6 +57,13 @@ describe('config loading', () => {
     expect(endpointsOf(config)).toEqual(['tcp://127.0.0.1:4243']);
   });
 
+  it('a section left out and a section given as {} or with one key get the same defaults, so an outer default can never drift from the section defaults', () => {
+    const none = parseConfig({});
+    expect(parseConfig({ alerts: {}, queue: {}, outbox: {}, http: {}, sandbox: {} })).toEqual(none);
+    expect(parseConfig({ alerts: { repeat_window_s: 60 } }).alerts).toEqual({ ...none.alerts, repeat_window_s: 60 });
+    expect(parseConfig({ dispatcher: { concurrency: 2 } }).dispatcher).toEqual({ ...none.dispatcher, concurrency: 2 });
+  });
+
   it('takes a list of endpoints', () => {
     const config = parseConfig({ zmq_pub_address: ['tcp://127.0.0.1:1', 'ipc:///tmp/x.sock'] });
     expect(endpointsOf(config)).toEqual(['tcp://127.0.0.1:1', 'ipc:///tmp/x.sock']);

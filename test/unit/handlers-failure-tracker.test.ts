@@ -1,7 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { FailureTracker } from '../../src/handlers/failure-tracker.ts';
 import { jobKey } from '../../src/handlers/job-key.ts';
-import { LruMap } from '../../src/handlers/lru-map.ts';
 
 const HOUR = 3_600_000;
 
@@ -79,23 +78,5 @@ describe('jobKey', () => {
 
   it('keeps a 1 MB job_id to a bounded key', () => {
     expect(jobKey({ job_id: 'x'.repeat(1_000_000) })?.length).toBeLessThanOrEqual(260);
-  });
-});
-
-describe('LruMap', () => {
-  it('evicts the least recently used entry, where get counts as use and peek does not', () => {
-    const map = new LruMap<string, number>(2);
-    map.set('a', 1);
-    map.set('b', 2);
-    map.get('a');
-    expect(map.set('c', 3)).toEqual([['b', 2]]);
-    map.peek('a');
-    expect(map.set('d', 4)).toEqual([['a', 1]]);
-    expect([...map.values()]).toEqual([3, 4]);
-    expect(map.oldest()).toEqual(['c', 3]);
-  });
-
-  it('rejects a capacity that is not a positive integer', () => {
-    expect(() => new LruMap(0)).toThrow(RangeError);
   });
 });

@@ -1,4 +1,4 @@
-import { MessageFlags, type APIEmbed, type APIEmbedField } from 'discord.js';
+import { MessageFlags, time, TimestampStyles, type APIEmbed, type APIEmbedField } from 'discord.js';
 import type { AppStatus } from '../../app.ts';
 import type { DropReason } from '../../observability/metrics.ts';
 import type { ChannelReport } from '../outbox/index.ts';
@@ -101,7 +101,7 @@ function channelLine(id: string, c: ChannelReport): string {
   const parts = [`<#${id}> ${formatCount(c.pending)} pending`, `${formatCount(total)} undeliverable${lost.length > 0 ? ` (${lost.map(([reason, n]) => `${reason} ${formatCount(n)}`).join(', ')})` : ''}`];
   if (c.state !== 'ok') {
     const why = c.state === 'refused' ? 'refused' : 'Discord down';
-    parts.push(`⚠️ ${why}: ${c.status ?? ''} since <t:${Math.floor((c.since ?? 0) / 1000)}:R>, next try <t:${Math.ceil((c.nextAttemptAt ?? 0) / 1000)}:R>`);
+    parts.push(`⚠️ ${why}: ${c.status ?? ''} since ${time(Math.floor((c.since ?? 0) / 1000), TimestampStyles.RelativeTime)}, next try ${time(Math.ceil((c.nextAttemptAt ?? 0) / 1000), TimestampStyles.RelativeTime)}`);
   }
   return parts.join(' · ');
 }

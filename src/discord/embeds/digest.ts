@@ -1,4 +1,4 @@
-import type { APIEmbed, APIEmbedField } from 'discord.js';
+import { time, TimestampStyles, type APIEmbed, type APIEmbedField } from 'discord.js';
 import { Colors } from './colors.ts';
 import { field } from './format.ts';
 import { EmbedLimits, fitEmbed } from './limits.ts';
@@ -28,7 +28,7 @@ export const DIGEST_MAX_LENGTH = 1500;
 const URGENT = /^(job\.failed|scheduler\.stopped)/;
 
 function clock(ms: number): string {
-  return `<t:${Math.floor(ms / 1000)}:T>`;
+  return time(Math.floor(ms / 1000), TimestampStyles.LongTime);
 }
 
 /** The digest embed: counts by topic and the first few job names, within {@link DIGEST_MAX_LENGTH}. */

@@ -4,6 +4,7 @@ import { EmbedLimits, fitEmbeds } from '../embeds/limits.ts';
 import { truncateText } from '../embeds/text.ts';
 import type { Logger } from '../../observability/logger.ts';
 import type { Metrics } from '../../observability/metrics.ts';
+import { isSnowflake } from '../../shared/snowflake.ts';
 import { openStore, type Store } from '../../store/index.ts';
 import { ChannelLane, type LaneHost } from './channel-lane.ts';
 import { readBucketHeaders } from './channel-limiter.ts';
@@ -43,7 +44,6 @@ export interface OutboxOptions {
   paused?: boolean;
 }
 
-const SNOWFLAKE = /^\d{1,20}$/;
 const MESSAGE_ROUTE = /^\/channels\/(\d+)\/messages(?:\/\d+)?$/;
 /** Longest wait between two tries while Discord is down: an alert follows within a minute of its return. */
 const MAX_RETRY_DELAY_MS = 60_000;
@@ -377,7 +377,7 @@ export class Outbox extends EventEmitter<OutboxEvents> {
       this.ledger.undeliverable(events.count, 'shutdown');
       return Promise.reject(new OutboxError('the Outbox is shutting down', 'shutdown'));
     }
-    if (!SNOWFLAKE.test(String(channelId)) || (kind === 'edit' && !SNOWFLAKE.test(String(messageId)))) {
+    if (!isSnowflake(String(channelId)) || (kind === 'edit' && !isSnowflake(String(messageId)))) {
       this.ledger.accepted(events.count);
       this.ledger.undeliverable(events.count, 'not_found');
       return Promise.reject(new OutboxError(`not a Discord ID: channel ${String(channelId)}, message ${String(messageId)}`, 'not_found'));
@@ -414,7 +414,7 @@ export class Outbox extends EventEmitter<OutboxEvents> {
       }
       return undefined;
     }
-    if (!SNOWFLAKE.test(String(channelId))) {
+    if (!isSnowflake(String(channelId))) {
       this.ledger.accepted(1);
       this.ledger.undeliverable(1, 'not_found');
       this.emit('undeliverable', { channelId: String(channelId), events: 1, reason: 'not_found' });
