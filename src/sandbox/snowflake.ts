@@ -34,6 +34,6 @@ export class SnowflakeGenerator {
   /** An ID created at `ms` in the past (a message seeded as days old); the worker bits keep it apart from next()'s. */
   at(ms: number): string {
     this.pastIncrement = (this.pastIncrement + 1) & 0xfff;
-    return ((BigInt(Math.max(0, ms - DISCORD_EPOCH)) << 22n) | (2n << 17n) | (1n << 12n) | BigInt(this.pastIncrement)).toString();
+    return SnowflakeUtil.generate({ timestamp: Math.max(ms, SnowflakeUtil.epochNumber), increment: BigInt(this.pastIncrement), workerId: 2n, processId: 1n }).toString();
   }
 }

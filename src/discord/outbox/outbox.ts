@@ -196,7 +196,7 @@ export class Outbox extends EventEmitter<OutboxEvents> {
    * responses' rate-limit headers reach the limiter too.
    */
   inChannelTurn<T>(channelId: string, request: () => Promise<T>): Promise<T> {
-    if (!this.sending || this.closed || !SNOWFLAKE.test(String(channelId))) return request();
+    if (!this.sending || this.closed || !isSnowflake(String(channelId))) return request();
     return this.lane(channelId).limiter.schedule(request);
   }
 
