@@ -1,6 +1,6 @@
 import { Reply } from 'zeromq';
 import type { Logger } from '../observability/logger.ts';
-import { LogThrottle } from '../transport/throttle.ts';
+import { LogThrottle } from '../observability/log-throttle.ts';
 import type { JobCallError, JobRegistry } from './registry.ts';
 import { decodeRequest, encodeReply, errorReply, successReply } from './wire.ts';
 import { ipAllowList, zapHandler } from './zap.ts';
