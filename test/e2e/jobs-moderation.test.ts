@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { builtInSprockets } from '../../src/jobs/sprockets/index.ts';
 import type { SandboxState } from '../../src/sandbox/index.ts';
 import { channels, startTestBot, type TestBot } from '../helpers/bot.ts';
 import { getJson } from '../helpers/sandbox.ts';
@@ -128,6 +129,21 @@ describe('moderation, listed with allow-lists', () => {
     expect(unlocked).toEqual({ success: true, channel_id: allowed, channel_name: 'scheduler', locked: false, reason: 'Scheduled unlock' });
     expect(await overwrite()).toEqual({ id: state.guild.id, type: 0, allow: '0', deny: '0' });
     expect(await call('lockdown_channel', { channel_id: BigInt(notAllowed) })).toMatchObject({ success: false, error: expect.stringMatching(/^channel_id: .* is not in the channels allow-list/) });
+  });
+});
+
+describe('@everyone', () => {
+  it('send_announcement pings @everyone when the sprocket config says allow_everyone: true', async () => {
+    t.bot.jobs.registry.load(builtInSprockets.announcement!, { allow_everyone: true });
+    try {
+      const out = await call('send_announcement', { channel_id: BigInt(allowed), message: 'All hands at 15:00', everyone: true });
+      expect(out).toEqual({ success: true, message_id: expect.any(String), channel_id: allowed, mentions: ['@everyone'], content: 'All hands at 15:00' });
+      const posted = (await t.messages(allowed)).find((m) => m.id === out.message_id);
+      expect(posted?.content).toBe('@everyone All hands at 15:00');
+      expect(posted?.mentions.everyone).toBe(true);
+    } finally {
+      await t.bot.jobs.registry.unload('announcement');
+    }
   });
 });
 
