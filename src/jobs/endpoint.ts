@@ -36,6 +36,9 @@ export interface JobEndpointStats {
 
 let domains = 0;
 
+/** The largest request frame accepted (libzmq drops the connection of a peer that sends more). */
+export const MAX_REQUEST_BYTES = 1024 * 1024;
+
 /**
  * ScheduleZero's job side: a REP socket answering `{"method","params"}` requests one at a time,
  * in order, each within `replyTimeoutMs` (ScheduleZero gives up after 10 s), through the JobRegistry.
@@ -62,7 +65,8 @@ export class JobEndpoint {
   /** Binds the socket and starts answering; resolves with the bound endpoint (the port filled in when 0 was asked). */
   async start(): Promise<string> {
     if (this.socket) throw new Error('JobEndpoint.start: already started');
-    const socket = new Reply({ linger: 0 });
+    // A job request is a few KB; a peer sending more than 1 MiB is disconnected rather than buffered.
+    const socket = new Reply({ linger: 0, maxMessageSize: MAX_REQUEST_BYTES });
     try {
       if (this.options.allowIps) {
         this.stopZap = await zapHandler.register(this.domain, ipAllowList(this.options.allowIps), this.options.logger);

@@ -98,6 +98,14 @@ describe('JobEndpoint answers a pyzmq ScheduleZero exactly as §2.3 says', () =>
     expect('reply' in after && after.reply.message).toBe('pong');
   });
 
+  it('drops a peer that sends a request over 1 MiB instead of buffering it, and keeps serving others', async () => {
+    const huge = await server.call(address, { call: { method: 'echo_channel', params: { channel_id: 1, note: 'x'.repeat(2 * 1024 * 1024) } } }, 1_500);
+    expect(huge).toMatchObject({ timeout: true });
+    const after = await server.call(address, { call: { method: 'ping' } });
+    expect('reply' in after && after.reply.message).toBe('pong');
+    expect(runs.echo_channel ?? 0).toBe(1);
+  });
+
   it('names the bad param and what is wrong with it', async () => {
     const letters = await server.call(address, { call: { method: 'echo_channel', params: { channel_id: 'general' } } });
     expect('reply' in letters && letters.reply).toEqual({ success: false, error: expect.stringMatching(/^channel_id: got "general", expected a Discord ID/) });
