@@ -256,11 +256,18 @@ export class App<X extends object = object> {
   /**
    * Stops intake, dispatches what is queued within `drainTimeoutMs` (default
    * config.shutdown.drain_timeout_ms), drops the rest with reason `shutdown`, then runs module
-   * cleanups and closes the health endpoint. Calling it again returns the same result.
+   * cleanups and closes the health endpoint, unless `keepHttp` (then {@link App.closeHttp} does,
+   * so /healthz and /metrics serve until the program's own shutdown ends). Calling it again
+   * returns the same result.
    */
-  stop(options: { drainTimeoutMs?: number } = {}): Promise<StopResult> {
-    this.stopping ??= this.shutdown(options.drainTimeoutMs ?? this.config.shutdown.drain_timeout_ms);
+  stop(options: { drainTimeoutMs?: number; keepHttp?: boolean } = {}): Promise<StopResult> {
+    this.stopping ??= this.shutdown(options.drainTimeoutMs ?? this.config.shutdown.drain_timeout_ms, options.keepHttp ?? false);
     return this.stopping;
+  }
+
+  /** Closes /healthz and /metrics (after `stop({ keepHttp: true })`); harmless when not serving. */
+  async closeHttp(): Promise<void> {
+    await this.health?.stop();
   }
 
   /**
@@ -385,6 +392,7 @@ export class App<X extends object = object> {
     const { problems, endpoints } = stats.listener;
     // Not a PUB on every endpoint: nothing can ever arrive, which a restart does not change.
     const reasons = problems.length > 0 && problems.length === endpoints.length ? problems.map((p) => p.message) : [];
+    if (this.phase === 'stopping' || this.phase === 'stopped') reasons.push('shutting down: intake stopped, draining what is pending');
     return {
       reasons,
       listener: stats.listener,
@@ -452,7 +460,7 @@ export class App<X extends object = object> {
     return best;
   }
 
-  private async shutdown(drainTimeoutMs: number): Promise<StopResult> {
+  private async shutdown(drainTimeoutMs: number, keepHttp: boolean): Promise<StopResult> {
     const wasRunning = this.phase === 'running';
     this.phase = 'stopping';
     await this.subscriber.stop();
@@ -469,7 +477,7 @@ export class App<X extends object = object> {
       this.metrics.eventsDropped.inc({ reason: 'shutdown' }, droppedOnShutdown);
     }
     await this.runCleanups();
-    await this.health?.stop();
+    if (!keepHttp) await this.health?.stop();
     this.phase = 'stopped';
     const { dispatched, inFlight } = this.dispatcher.stats();
     const log = { drained, droppedOnShutdown, dispatched, stillRunning: inFlight };

@@ -27,10 +27,18 @@ export interface BotOptions {
   env?: NodeJS.ProcessEnv;
 }
 
+/**
+ * Exit status of `zmq-notify start` when the drain bound was reached with work left
+ * (EX_TEMPFAIL, "try again later"): what the Outbox still held stays in the spool for the next start.
+ */
+export const EXIT_DRAIN_INCOMPLETE = 75;
+
 /** What {@link Bot.stop} did. */
 export interface BotStopResult {
   /** True when the queue and the Outbox both emptied within the bound. */
   drained: boolean;
+  /** What the bound left: events kept in the spool (the next start sends them) and events lost (never dispatched, or not spooled with storage.path ":memory:"). */
+  left: { spooled: number; lost: number };
   queue: StopResult;
   outbox: {
     drained: boolean;
@@ -230,12 +238,19 @@ export class Bot {
   private async shutdown(): Promise<BotStopResult> {
     const started = Date.now();
     const bound = this.config.shutdown.drain_timeout_ms;
-    const result: BotStopResult = { drained: true, queue: { drained: true, droppedOnShutdown: 0 }, outbox: { drained: true, pendingAtDrain: 0, abandoned: 0, kept: 0 }, elapsedMs: 0 };
+    const result: BotStopResult = {
+      drained: true,
+      left: { spooled: 0, lost: 0 },
+      queue: { drained: true, droppedOnShutdown: 0 },
+      outbox: { drained: true, pendingAtDrain: 0, abandoned: 0, kept: 0 },
+      elapsedMs: 0,
+    };
     const parts = this.parts;
     if (parts) {
       // No new job calls while the rest shuts down; ScheduleZero is told the bot is offline.
       await parts.jobs.stop();
-      result.queue = await parts.app.stop({ drainTimeoutMs: bound });
+      // Intake stops first; /healthz and /metrics keep serving until the very end.
+      result.queue = await parts.app.stop({ drainTimeoutMs: bound, keepHttp: true });
       const left = Math.max(0, bound - (Date.now() - started));
       const pendingAtDrain = parts.outbox.pending();
       if (pendingAtDrain > 0) this.logger.info({ pending: pendingAtDrain, drainTimeoutMs: left }, 'draining the Outbox');
@@ -252,10 +267,17 @@ export class Bot {
     }
     await this.running?.server.stop();
     result.drained = result.queue.drained && result.outbox.drained;
+    result.left = { spooled: result.outbox.kept, lost: result.queue.droppedOnShutdown + result.outbox.abandoned };
     result.elapsedMs = Date.now() - started;
     const log = { ...result };
     if (result.drained) this.logger.info(log, 'bot stopped: queue and Outbox drained');
-    else this.logger.warn(log, `bot stopped: the drain bound of ${bound} ms was reached`);
+    else {
+      this.logger.warn(
+        log,
+        `bot stopped: the drain bound of ${bound} ms was reached; ${result.left.spooled} event(s) stay in the spool for the next start, ${result.left.lost} lost`,
+      );
+    }
+    await parts?.app.closeHttp();
     return result;
   }
 }

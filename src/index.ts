@@ -15,7 +15,7 @@ export * from './config/index.ts';
 export { createLogger, moduleLogger, type Logger, type LoggerSettings } from './observability/logger.ts';
 export { Metrics, type DropReason, type UndeliverableReason } from './observability/metrics.ts';
 export { HealthServer, type HealthReport, type HealthServerOptions, type PublisherHealth } from './observability/health.ts';
-export { Bot, type BotOptions, type BotStopResult } from './bot.ts';
+export { Bot, EXIT_DRAIN_INCOMPLETE, type BotOptions, type BotStopResult } from './bot.ts';
 export type { DiscordExtensions, PostMessage, PostOptions, SendOptions } from './discord/module-context.ts';
 export {
   defineSprocket,

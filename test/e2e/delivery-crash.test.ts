@@ -1,13 +1,8 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { toYaml } from '../../src/config/index.ts';
 import type { MessageView } from '../../src/sandbox/index.ts';
-import { EventPublisher } from '../../src/transport/publisher.ts';
-import { startBot, type BotProcess } from '../helpers/bot-process.ts';
-import { embedText, guildId } from '../helpers/bot.ts';
-import { getJson, postJson, startSandbox } from '../helpers/sandbox.ts';
+import { sandboxedBot } from '../helpers/bot-scene.ts';
+import { embedText } from '../helpers/bot.ts';
+import { getJson, postJson } from '../helpers/sandbox.ts';
 
 // A crash loses no accepted alert: a bot process (`zmq-notify start`, real discord.js against a
 // sandbox that outlives it, a SQLite spool file in a temp dir) is killed with SIGKILL while alerts
@@ -27,34 +22,12 @@ function idsPerMessage(messages: MessageView[], pattern: RegExp): string[][] {
 
 describe('zmq-notify start killed with SIGKILL mid-burst, then started again', () => {
   it('every job id reaches the sandbox exactly once, and the repeating job\'s alert is edited, not posted anew', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'zmq-notify-crash-'));
-    cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
-    const { sandbox, address } = await startSandbox({ guild: { id: guildId }, channels: [{ id: failures, name: 'failures' }] });
-    cleanups.push(() => sandbox.stop());
-    const pub = new EventPublisher({ endpoint: `ipc://${join(dir, 'pub.sock')}`, src: 'sched-crash', lingerMs: 1_000 });
-    await pub.open();
-    cleanups.push(() => pub.close());
-    const configPath = join(dir, 'config.yaml');
-    writeFileSync(
-      configPath,
-      toYaml({
-        zmq_pub_address: pub.endpoint,
-        notification_channels: { job_failed: failures },
-        discord: { guild_id: guildId, api_url: address.apiUrl },
-        http: { host: '127.0.0.1', port: 0 },
-        outbox: { retry_base_delay_ms: 200, retry_max_delay_ms: 2_000 },
-        storage: { path: 'state/zmq-notify.db' },
-        log_level: 'info',
-      }),
-    );
-    const start = async (): Promise<BotProcess> => {
-      const proc = await startBot(configPath, { env: { DISCORD_TOKEN: address.token } });
-      cleanups.push(() => {
-        if (proc.child.exitCode === null && proc.child.signalCode === null) proc.child.kill('SIGKILL');
-      });
-      expect(await pub.waitForSubscriber(20_000, 'job.failed')).toBe(true);
-      return proc;
-    };
+    const { pub, address, start } = await sandboxedBot({
+      src: 'sched-crash',
+      failuresChannel: failures,
+      config: { outbox: { retry_base_delay_ms: 200, retry_max_delay_ms: 2_000 }, storage: { path: 'state/zmq-notify.db' } },
+      cleanups,
+    });
     const messages = (): Promise<MessageView[]> => getJson<MessageView[]>(`${address.url}/sandbox/messages?channel_id=${failures}`);
     const fail = (jobId: string, error: string): Promise<void> => pub.publish('job.failed', { job_id: jobId, job_name: `etl ${jobId}`, error, retry_count: 1 });
 

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { Bot } from '../../bot.ts';
+import { Bot, EXIT_DRAIN_INCOMPLETE } from '../../bot.ts';
 import { loadConfigForCommand } from '../config-option.ts';
 import { createLogger } from '../../observability/logger.ts';
 
@@ -25,7 +25,11 @@ export function registerStart(program: Command): void {
     });
 }
 
-/** Runs the bot until a signal; resolves to the exit code. */
+/**
+ * Runs the bot until a signal; resolves to the exit code: 0 once everything was drained,
+ * {@link EXIT_DRAIN_INCOMPLETE} (75) when the drain bound left events (they stay in the spool), 1
+ * when it could not start.
+ */
 export async function runStart(configPath?: string): Promise<number> {
   const loaded = loadConfigForCommand(configPath);
   if (!loaded) return 1;
@@ -73,7 +77,8 @@ export async function runStart(configPath?: string): Promise<number> {
 
   const result = await bot.stop();
   process.off('SIGINT', again).off('SIGTERM', again);
-  setTimeout(() => process.exit(0), EXIT_GRACE_MS).unref();
-  logger.info({ ...result }, 'zmq-notify stopped');
-  return 0;
+  const code = result.drained ? 0 : EXIT_DRAIN_INCOMPLETE;
+  setTimeout(() => process.exit(code), EXIT_GRACE_MS).unref();
+  logger.info({ ...result, exitCode: code }, code === 0 ? 'zmq-notify stopped' : `zmq-notify stopped with work left: exit code ${code}`);
+  return code;
 }
