@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { MessageView } from '../../src/sandbox/index.ts';
 import { EventPublisher } from '../../src/transport/publisher.ts';
 import { channels, embedText, startTestBot, type TestBot } from '../helpers/bot.ts';
-import { messageProblems } from '../helpers/embed-checks.ts';
+import { eventsCarried, messageProblems } from '../helpers/embed-checks.ts';
 import { postJson } from '../helpers/sandbox.ts';
 
 // The built-in failure alerts under load and Discord faults, end to end: a Bot in sandbox mode,
@@ -59,48 +59,72 @@ async function publishFailures(prefix: string, n: number): Promise<void> {
   }
 }
 
+/** The failure channel's messages the sandbox stored after `before` (a list of them taken earlier). */
+async function failureMessagesSince(before: readonly MessageView[]): Promise<MessageView[]> {
+  const seen = new Set(before.map((m) => m.id));
+  return (await t.messages(channels.job_failed)).filter((m) => !seen.has(m.id));
+}
+
+/** How many embeds carry this job id (the alerts show it as inline code). */
+function embedsNaming(messages: readonly MessageView[], jobId: string): number {
+  return messages.flatMap((m) => m.embeds.map(embedText)).filter((text) => text.includes(`${jobId}\``)).length;
+}
+
 function allEmbedsValid(messages: MessageView[]): string[] {
   return messages.flatMap((m) => messageProblems(m.embeds));
 }
 
 describe('built-in failure alerts under pressure and faults', () => {
-  it('500 failures of 500 different jobs at once to one channel: all 500 counted posted (merged and digested), no 429 served, within 90 s', async () => {
+  it('500 failures of 500 different jobs at once to one channel: the sandbox shows all 500 (full embeds plus digest counts), no job twice, no 429 served, within 90 s', async () => {
     const before = await counts();
     const statsBefore = await stats();
+    const messagesBefore = await t.messages(channels.job_failed);
     await publishFailures('burst', 500);
-    await vi.waitFor(async () => expect((await counts()).posted - before.posted).toBe(500), { timeout: 90_000, interval: 250 });
+    // Counted from what reached the sandbox: a full embed is one event, a digest the number in its title.
+    await vi.waitFor(async () => expect(eventsCarried(await failureMessagesSince(messagesBefore))).toBe(500), { timeout: 90_000, interval: 250 });
+    const messages = await failureMessagesSince(messagesBefore);
     const after = await counts();
     const statsAfter = await stats();
+    expect(after.posted - before.posted).toBe(500);
     expect(after.undeliverable - before.undeliverable).toBe(0);
     expect(statsAfter.rateLimited.route - statsBefore.rateLimited.route).toBe(0);
     expect(statsAfter.rateLimited.global - statsBefore.rateLimited.global).toBe(0);
     expect(statsAfter.rejectedPayloads - statsBefore.rejectedPayloads).toBe(0);
-    const messages = await t.messages(channels.job_failed);
     expect(allEmbedsValid(messages)).toEqual([]);
+    // No job's alert arrived twice as a full embed.
+    const fullEmbeds = Array.from({ length: 500 }, (_, i) => embedsNaming(messages, `burst-${i}`));
+    expect(fullEmbeds.filter((n) => n > 1)).toEqual([]);
     // Merged and digested: far fewer messages than events.
     expect(messages.length).toBeLessThan(100);
   }, 120_000);
 
-  it('a 429 storm on the failure channel (10 injected 429s): every one of 20 alerts is still delivered', async () => {
+  it('a 429 storm on the failure channel (10 injected 429s): the sandbox shows every one of the 20 alerts, each job exactly once', async () => {
     await outboxIdle();
     const before = await counts();
     const served = (await stats()).faultsServed['429'] ?? 0;
+    const messagesBefore = await t.messages(channels.job_failed);
     await fault(channels.job_failed, 429, 10);
     await publishFailures('storm', 20);
-    await vi.waitFor(async () => expect((await counts()).posted - before.posted).toBe(20), { timeout: 60_000, interval: 250 });
+    await vi.waitFor(async () => expect(eventsCarried(await failureMessagesSince(messagesBefore))).toBe(20), { timeout: 60_000, interval: 250 });
+    const messages = await failureMessagesSince(messagesBefore);
+    // Twenty alerts fit in two sends, so each is a full embed of its own: every job id once, none twice.
+    const perJob = Object.fromEntries(Array.from({ length: 20 }, (_, i) => [`storm-${i}`, embedsNaming(messages, `storm-${i}`)]));
+    expect(perJob).toEqual(Object.fromEntries(Array.from({ length: 20 }, (_, i) => [`storm-${i}`, 1])));
     expect((await counts()).undeliverable - before.undeliverable).toBe(0);
     expect((await stats()).faultsServed['429']).toBe(served + 10);
-    const text = (await t.messages(channels.job_failed)).flatMap((m) => m.embeds.map(embedText)).join('\n');
-    for (const i of [0, 19]) expect(text).toContain(`storm-job-${i}`);
   }, 90_000);
 
-  it('Discord answering 502 twice and then recovering: the alerts go through after the retries, none lost', async () => {
+  it('Discord answering 502 twice and then recovering: the sandbox shows each of the 5 alerts once after the retries, none lost', async () => {
     await outboxIdle();
     const before = await counts();
     const served = (await stats()).faultsServed['502'] ?? 0;
+    const messagesBefore = await t.messages(channels.job_failed);
     await fault(channels.job_failed, 502, 2);
     await publishFailures('bad-gateway', 5);
-    await vi.waitFor(async () => expect((await counts()).posted - before.posted).toBe(5), { timeout: 60_000, interval: 250 });
+    await vi.waitFor(async () => expect(eventsCarried(await failureMessagesSince(messagesBefore))).toBe(5), { timeout: 60_000, interval: 250 });
+    const messages = await failureMessagesSince(messagesBefore);
+    for (let i = 0; i < 5; i++) expect(embedsNaming(messages, `bad-gateway-${i}`), `alert for bad-gateway-${i}`).toBe(1);
+    expect((await counts()).posted - before.posted).toBe(5);
     expect((await counts()).undeliverable - before.undeliverable).toBe(0);
     expect((await stats()).faultsServed['502']).toBe(served + 2);
   }, 90_000);
