@@ -124,4 +124,17 @@ describe('config loading', () => {
   it('the embedded default is valid', () => {
     expect(() => loadConfig(defaultConfigPath)).not.toThrow();
   });
+
+  it('outbox.max_age takes seconds or a duration (90, 30m, 24h; default 24h), storage.path defaults to data/zmq-notify.db; bad input is named', () => {
+    expect(parseConfig({}).outbox.max_age).toBe(86_400_000);
+    expect(parseConfig({}).storage.path).toBe('data/zmq-notify.db');
+    expect(parseConfig({ outbox: { max_age: 90 } }).outbox.max_age).toBe(90_000);
+    expect(parseConfig({ outbox: { max_age: '30m' } }).outbox.max_age).toBe(1_800_000);
+    expect(parseConfig({ outbox: { max_age: '7d' } }).outbox.max_age).toBe(604_800_000);
+    // Bad input tried: a word, a negative number, a retry cap above a minute, an empty path.
+    expect(() => parseConfig({ outbox: { max_age: 'soon' } })).toThrow(/outbox\.max_age: got "soon", expected a duration such as 90s/);
+    expect(() => parseConfig({ outbox: { max_age: -5 } })).toThrow(/outbox\.max_age/);
+    expect(() => parseConfig({ outbox: { retry_max_delay_ms: 120_000 } })).toThrow(/outbox\.retry_max_delay_ms: got 120000, expected number to be <=60000/);
+    expect(() => parseConfig({ storage: { path: '' } })).toThrow(/storage\.path/);
+  });
 });
