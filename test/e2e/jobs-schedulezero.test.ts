@@ -285,6 +285,10 @@ describe('/zmq_sprockets', () => {
 describe('restarts', () => {
   it('registers again when the server restarts, and reports offline when the bot stops', async () => {
     await server.stop();
+    // While the server is gone the bot cannot take jobs: /healthz says so.
+    await expect.poll(async () => (await t.healthz()).reasons, wait).toEqual([expect.stringMatching(new RegExp(`^not registered with the ScheduleZero server at ${serverAddress} \\((connecting|retrying)`))]);
+    const res = await fetch(`${t.bot.httpUrl}/healthz`);
+    expect(res.status).toBe(503);
     server = await PythonScheduleZero.start(serverAddress);
     await server.waitFor((e) => e.event === 'registration' && JSON.parse(e.request).method === 'register');
     await expect.poll(async () => (await t.healthz()).status, wait).toBe('ok');
