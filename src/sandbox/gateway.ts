@@ -315,18 +315,26 @@ export class Gateway {
     this.opts.store.setPresence(this.opts.store.bot.id, presence);
   }
 
+  // IDENTIFY and RESUME: a connection authenticates once, with the sandbox's token. Undefined (and closed) otherwise.
+  private authenticate<T extends { token: string }>(connection: Connection, d: unknown): Untrusted<T> | undefined {
+    const { ws } = connection;
+    if (connection.session) {
+      ws.close(CloseCode.AlreadyAuthenticated, 'Already authenticated.');
+      return undefined;
+    }
+    const body = (typeof d === 'object' && d !== null ? d : {}) as Untrusted<T>;
+    if (typeof body.token !== 'string' || body.token.replace(/^Bot\s+/i, '') !== this.opts.token) {
+      ws.close(CloseCode.AuthenticationFailed, 'Authentication failed.');
+      return undefined;
+    }
+    return body;
+  }
+
   private identify(connection: Connection, d: unknown): void {
     const { ws } = connection;
     const { store, stats, logger } = this.opts;
-    if (connection.session) {
-      ws.close(CloseCode.AlreadyAuthenticated, 'Already authenticated.');
-      return;
-    }
-    const body = (typeof d === 'object' && d !== null ? d : {}) as Untrusted<GatewayIdentifyData>;
-    if (typeof body.token !== 'string' || body.token.replace(/^Bot\s+/i, '') !== this.opts.token) {
-      ws.close(CloseCode.AuthenticationFailed, 'Authentication failed.');
-      return;
-    }
+    const body = this.authenticate<GatewayIdentifyData>(connection, d);
+    if (!body) return;
     const intents = body.intents;
     if (typeof intents !== 'number' || !Number.isInteger(intents) || intents < 0 || (intents & ~validIntents) !== 0) {
       ws.close(CloseCode.InvalidIntents, 'Invalid intent(s).');
@@ -377,17 +385,9 @@ export class Gateway {
   }
 
   private resume(connection: Connection, d: unknown): void {
-    const { ws } = connection;
     const { stats } = this.opts;
-    if (connection.session) {
-      ws.close(CloseCode.AlreadyAuthenticated, 'Already authenticated.');
-      return;
-    }
-    const body = (typeof d === 'object' && d !== null ? d : {}) as Untrusted<GatewayResumeData>;
-    if (typeof body.token !== 'string' || body.token.replace(/^Bot\s+/i, '') !== this.opts.token) {
-      ws.close(CloseCode.AuthenticationFailed, 'Authentication failed.');
-      return;
-    }
+    const body = this.authenticate<GatewayResumeData>(connection, d);
+    if (!body) return;
     const session = typeof body.session_id === 'string' ? this.sessions.get(body.session_id) : undefined;
     const seq = typeof body.seq === 'number' ? body.seq : -1;
     const expired = session?.disconnectedAt !== undefined && Date.now() - session.disconnectedAt > this.opts.resumeWindowMs;

@@ -1,3 +1,5 @@
+import { LRUCache } from 'lru-cache';
+
 /** What the subscriber knows about one publisher, from the envelopes it has seen. */
 export interface PublisherState {
   src: string;
@@ -44,16 +46,16 @@ const NEXT: SeqObservation = { kind: 'next' };
 
 /** A publisher's state plus the last seq of each of its other recent runs (oldest first). */
 interface Tracked extends PublisherState {
-  runs: Map<string, number>;
+  runs: LRUCache<string, number>;
 }
 
-// Keeps the last seq of the run the publisher is switching away from; the map's order is recency order.
+// Keeps the last seq of the run the publisher is switching away from (the least recent run is forgotten first).
 function remember(state: Tracked): void {
-  const key = state.run ?? NO_RUN;
-  const runs = state.runs;
-  runs.delete(key);
-  runs.set(key, state.lastSeq);
-  if (runs.size > MAX_RUNS_PER_PUBLISHER) runs.delete(runs.keys().next().value as string);
+  state.runs.set(state.run ?? NO_RUN, state.lastSeq);
+}
+
+function newRuns(): LRUCache<string, number> {
+  return new LRUCache({ max: MAX_RUNS_PER_PUBLISHER });
 }
 
 function snapshot(tracked: Tracked): PublisherState {
@@ -71,8 +73,8 @@ function snapshot(tracked: Tracked): PublisherState {
  */
 export class SequenceTracker {
   readonly maxPublishers: number;
-  // Map order is recency order: the first entry is the least recently seen publisher.
-  private readonly states = new Map<string, Tracked>();
+  // The least recently seen publisher is forgotten first (and counted as evicted).
+  private readonly states: LRUCache<string, Tracked>;
   private mostRecent: Tracked | undefined;
   private totalLost = 0;
   private totalBeforeConnect = 0;
@@ -84,6 +86,7 @@ export class SequenceTracker {
     const max = options.maxPublishers ?? 1000;
     if (!Number.isInteger(max) || max < 1) throw new RangeError(`maxPublishers must be a positive integer, got ${max}`);
     this.maxPublishers = max;
+    this.states = new LRUCache({ max, dispose: (_state, _src, reason) => reason === 'evict' && this.totalEvicted++ });
   }
 
   /** Records one message's sequence number (and run id, when its envelope has one) from `src` and classifies it. */
@@ -92,9 +95,7 @@ export class SequenceTracker {
     if (state === undefined || state.src !== src) {
       state = this.states.get(src);
       if (state === undefined) return this.firstSight(src, seq, ts, receivedAt, run);
-      // Re-insert to move it to the most recent end; skipped when the same publisher repeats.
-      this.states.delete(src);
-      this.states.set(src, state);
+      // The lookup made it the most recent; skipped when the same publisher repeats.
       this.mostRecent = state;
     }
     if (!state.sequenced) {
@@ -163,31 +164,18 @@ export class SequenceTracker {
     if (state === undefined || state.src !== src) {
       state = this.states.get(src);
       if (state === undefined) {
-        this.makeRoom();
-        state = { src, sequenced: false, lastSeq: 0, lastReceivedAt: receivedAt, received: 0, lost: 0, beforeConnect: 0, gaps: 0, restarts: 0, runs: new Map() };
-      } else {
-        this.states.delete(src);
+        state = { src, sequenced: false, lastSeq: 0, lastReceivedAt: receivedAt, received: 0, lost: 0, beforeConnect: 0, gaps: 0, restarts: 0, runs: newRuns() };
+        this.states.set(src, state);
       }
-      this.states.set(src, state);
       this.mostRecent = state;
     }
     state.lastReceivedAt = receivedAt;
     state.received += 1;
   }
 
-  private makeRoom(): void {
-    if (this.states.size < this.maxPublishers) return;
-    const oldest = this.states.keys().next();
-    if (!oldest.done) {
-      this.states.delete(oldest.value);
-      this.totalEvicted += 1;
-    }
-  }
-
   private firstSight(src: string, seq: number, ts: string | undefined, receivedAt: number, run: string | undefined): SeqObservation {
-    this.makeRoom();
     const beforeConnect = seq - 1;
-    const state: Tracked = { src, sequenced: true, lastSeq: seq, lastTs: ts, lastReceivedAt: receivedAt, received: 1, lost: 0, beforeConnect, gaps: 0, restarts: 0, runs: new Map() };
+    const state: Tracked = { src, sequenced: true, lastSeq: seq, lastTs: ts, lastReceivedAt: receivedAt, received: 1, lost: 0, beforeConnect, gaps: 0, restarts: 0, runs: newRuns() };
     if (run !== undefined) state.run = run;
     this.totalBeforeConnect += beforeConnect;
     this.states.set(src, state);
@@ -197,20 +185,20 @@ export class SequenceTracker {
 
   /** The last seq seen from `src` in run `run` (undefined: none, or not tracked). */
   lastSeq(src: string, run?: string): number | undefined {
-    const state = this.states.get(src);
+    const state = this.states.peek(src);
     if (state === undefined) return undefined;
     return state.run === run ? state.lastSeq : state.runs.get(run ?? NO_RUN);
   }
 
   /** The state of one publisher, if it is tracked. */
   get(src: string): PublisherState | undefined {
-    const state = this.states.get(src);
+    const state = this.states.peek(src);
     return state === undefined ? undefined : snapshot(state);
   }
 
   /** Copies of every tracked publisher's state, most recently seen first. */
   publishers(): PublisherState[] {
-    return [...this.states.values()].reverse().map(snapshot);
+    return [...this.states.values()].map(snapshot);
   }
 
   /** Number of publishers tracked now. */
