@@ -51,6 +51,9 @@ const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
 const CLASS_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,99}$/;
 const ZONED = /(?:Z|[+-]\d{2}:?\d{2})$/i;
 const SAMPLE_CHARS = 200;
+// The instance_id becomes meta.src, which the Subscriber remembers per publisher (up to 1,000 of
+// them); an envelope's src is bounded by its 1 KiB frame, this one only by max_payload_bytes.
+const MAX_SRC_CHARS = 256;
 
 function sampleOf(text: string): string {
   return text.length <= SAMPLE_CHARS ? text : text.slice(0, SAMPLE_CHARS);
@@ -234,9 +237,9 @@ export function decodeBrokerMessage(frame: Uint8Array, receivedAt: number): Deco
   }
   if (!isObject(message)) return reject('not_object', 'the frame is not a JSON object', text);
   const { type, instance_id: instanceId, pid } = message;
-  const src = typeof instanceId === 'string' && instanceId !== '' ? instanceId : undefined;
+  const src = typeof instanceId === 'string' && instanceId !== '' ? instanceId.slice(0, MAX_SRC_CHARS) : undefined;
   const original: BrokerOriginal = { type: String(type) };
-  if (src !== undefined) original.instance_id = src;
+  if (typeof instanceId === 'string') original.instance_id = instanceId;
   if (pid !== undefined) original.pid = pid;
   const meta: EventMeta = src === undefined ? { receivedAt } : { src, receivedAt };
 

@@ -102,6 +102,9 @@ describe('the seed config against a pyzmq process sending ScheduleZero broker me
     await vi.waitFor(async () => expect(await titles(seedChannels.job_executed)).toEqual([`✅ Job executed: ${a}`]), wait);
 
     const metrics = await bot.metrics();
+    // Delivered and counted, not posted: job.scheduled (ScheduleAdded), job.added (JobAdded), job.started (JobAcquired).
+    expect(metrics.get('zmq_notify_events_skipped_total{reason="filtered",route="job_notices"}')).toBe(3);
+    expect(metrics.get('zmq_notify_events_received_total{topic_prefix="job."}')).toBe(7);
     expect(metrics.get('zmq_notify_frames_malformed_total{kind="unknown_event_class"}')).toBe(1);
     expect(metrics.get('zmq_notify_frames_malformed_total{kind="bad_base64"}')).toBe(1);
     expect(metrics.get('zmq_notify_frames_malformed_total{kind="invalid_notification"}')).toBe(1);

@@ -145,6 +145,14 @@ describe('ScheduleZero broker codec: what each message becomes', () => {
     expect(event(frames.shutdown)).toMatchObject({ topic: 'scheduler.stopped', data: { deployment: 'scheduler-17960' }, meta: { src: 'scheduler-17960' } });
   });
 
+  it('an instance_id of 100,000 characters is cut to 256 for meta.src and deployment (kept whole under data.schedulezero)', () => {
+    const id = 'x'.repeat(100_000);
+    const e = event(`{"type": "heartbeat", "instance_id": "${id}", "pid": 1, "address": "tcp://127.0.0.1:5555"}`);
+    expect(e.meta.src).toBe('x'.repeat(256));
+    expect(e.data.deployment).toBe('x'.repeat(256));
+    expect((e.data.schedulezero as { instance_id: string }).instance_id).toHaveLength(100_000);
+  });
+
   it('a failure without a schedule (run_now) is named by APScheduler\'s job id; "abandoned" is a failure saying what happened', () => {
     const b64 = (text: string) => Buffer.from(text, 'utf8').toString('base64');
     const frame = (cls: string, json: string) => `{"type": "event", "instance_id": "s", "pid": 1, "payload": "${b64(`${cls} ${json}`)}"}`;
