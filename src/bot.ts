@@ -66,6 +66,16 @@ interface Parts {
 /**
  * The product, composed: the event pipeline (App) whose modules post through the Outbox to Discord,
  * the discord.js client, the slash commands, and — with no bot token — the sandbox Discord server.
+ * `zmq-notify start` is this plus signal handling.
+ * @example
+ * import { Bot, loadConfig } from 'zmq-notify';
+ *
+ * const bot = new Bot({ loaded: loadConfig('bot.yaml'), modules: [myModule] });
+ * await bot.start();
+ * process.once('SIGTERM', async () => {
+ *   const result = await bot.stop();   // drains the queue and the Outbox within shutdown.drain_timeout_ms
+ *   process.exit(result.drained ? 0 : 1);
+ * });
  */
 export class Bot {
   readonly config: Config;
@@ -88,7 +98,20 @@ export class Bot {
     this.mode = options.loaded.secrets.discordToken ? 'discord' : 'sandbox';
   }
 
-  /** Starts the sandbox (sandbox mode), logs in, registers the commands (sandbox mode), then starts the pipeline. */
+  /**
+   * Starts the sandbox (sandbox mode), logs in, registers the commands (sandbox mode), then starts
+   * the pipeline. Rejects when Discord refuses the token or a module fails to load or set up; call
+   * stop() then, to release what had started.
+   * @example
+   * const bot = new Bot({ loaded: loadConfig('bot.yaml') });
+   * try {
+   *   await bot.start();
+   * } catch (err) {
+   *   await bot.stop();
+   *   throw err;
+   * }
+   * console.log(bot.mode === 'sandbox' ? `sandbox Discord: ${bot.sandbox?.url}/` : 'logged in to Discord');
+   */
   async start(): Promise<void> {
     if (this.parts) throw new Error('Bot.start: already started');
     const { config } = this;

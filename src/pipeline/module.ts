@@ -81,7 +81,25 @@ export function isModuleDefinition(value: unknown): value is ModuleDefinition<ob
   return moduleProblem(value) === undefined;
 }
 
-/** Declares a handler module; a module file default-exports the result. */
+/**
+ * Declares a handler module; a module file default-exports the result. `setup` runs once at start
+ * with the module's context: register handlers with `ctx.on(prefix, handler)`, and return a
+ * cleanup function to run when the bot stops. Throws an `InvalidModuleError` when `name` is empty
+ * or `setup` is not a function. Give the bot's extensions as `X` to post to Discord from it.
+ * @example
+ * import { defineModule, type DiscordExtensions } from 'zmq-notify';
+ *
+ * export default defineModule<DiscordExtensions>({
+ *   name: 'backup-alerts',
+ *   setup(ctx) {
+ *     const off = ctx.on('job.failed', async (event) => {
+ *       if (event.data.job_name !== 'backup') return;
+ *       await ctx.post('1234567890123456789', { title: `Backup failed: ${String(event.data.error)}` }, { event });
+ *     });
+ *     return () => off();
+ *   },
+ * });
+ */
 export function defineModule<X extends object = object>(definition: ModuleDefinition<X>): ModuleDefinition<X> {
   const problem = moduleProblem(definition);
   if (problem) throw new InvalidModuleError(`defineModule: ${problem}`);

@@ -51,6 +51,16 @@ export function defaultSource(mode: 'bind' | 'connect' = 'connect', endpoint?: s
 /**
  * Publishes events in the wire format: topic, JSON payload and an envelope with a
  * per-publisher sequence number. Sees subscriptions (XPUB), so it can wait for a subscriber.
+ * Binds by default, as a scheduler does; `mode: 'connect'` attaches to a bound subscriber or proxy.
+ * @example
+ * import { EventPublisher } from 'zmq-notify';
+ *
+ * const publisher = new EventPublisher({ endpoint: 'tcp://127.0.0.1:4243', heartbeatIntervalMs: 30_000 });
+ * await publisher.open();
+ * // A PUB socket drops what it sends before a subscriber is connected: wait for one first.
+ * await publisher.waitForSubscriber(5_000, 'job.failed');
+ * await publisher.publish('job.failed', { job_id: 'backup', job_name: 'Nightly backup', error: 'disk full' });
+ * await publisher.close();   // lets queued messages leave for up to lingerMs (2 s)
  */
 export class EventPublisher {
   private readonly options: EventPublisherOptions;
@@ -99,7 +109,14 @@ export class EventPublisher {
     return [...this.prefixes].filter((prefix) => prefix !== BROKER_FRAME_PREFIX);
   }
 
-  /** Binds or connects the socket and starts heartbeats if configured. */
+  /**
+   * Binds or connects the socket and starts heartbeats if configured. Rejects with an error naming
+   * the endpoint when it cannot bind (in use, bad address).
+   * @example
+   * const publisher = new EventPublisher({ endpoint: 'tcp://127.0.0.1:0' });
+   * await publisher.open();
+   * console.log(publisher.endpoint);   // tcp://127.0.0.1:<the port the system chose>
+   */
   async open(): Promise<void> {
     if (this.socket !== undefined) throw new Error('EventPublisher is already open');
     const { endpoint, mode = 'bind', sendHwm = 10_000, noDrop = false, sendTimeoutMs } = this.options;
@@ -129,7 +146,11 @@ export class EventPublisher {
     }
   }
 
-  /** Publishes one event, stamping the envelope with the next sequence number. */
+  /**
+   * Publishes one event, stamping the envelope with the next sequence number.
+   * @example
+   * await publisher.publish('job.executed', { job_id: '42', job_name: 'nightly-etl', duration: 12.5 });
+   */
   async publish(topic: string, data: object): Promise<void> {
     const socket = this.socket;
     if (socket === undefined) throw new Error('EventPublisher is not open');
