@@ -3,6 +3,7 @@ import { REST, RESTEvents, type APIRequest, type ResponseLike } from 'discord.js
 import { EmbedLimits, fitEmbeds } from '../embeds/limits.ts';
 import { truncateText } from '../embeds/text.ts';
 import type { Logger } from '../../observability/logger.ts';
+import { LogThrottle } from '../../observability/log-throttle.ts';
 import type { Metrics } from '../../observability/metrics.ts';
 import { isSnowflake } from '../../shared/snowflake.ts';
 import { openStore, type Store } from '../../store/index.ts';
@@ -96,8 +97,8 @@ export class Outbox extends EventEmitter<OutboxEvents> {
   private closed = false;
   private warnedClosed = false;
   private draining: Promise<OutboxDrainResult> | undefined;
-  private rateLimitWarnedAt = 0;
-  private rateLimitsUnwarned = 0;
+  /** 429s are logged at warn, one line per interval for the whole Outbox (a storm is one story). */
+  private readonly rateLimitLog = new LogThrottle(RATE_LIMIT_WARN_INTERVAL_MS, 1);
 
   constructor(options: OutboxOptions) {
     super();
@@ -357,17 +358,12 @@ export class Outbox extends EventEmitter<OutboxEvents> {
   }
 
   private rateLimited(channelId: string, failure: DeliveryFailure): void {
-    const now = Date.now();
-    if (now - this.rateLimitWarnedAt < RATE_LIMIT_WARN_INTERVAL_MS) {
-      this.rateLimitsUnwarned++;
-      return;
-    }
+    const { log, suppressed } = this.rateLimitLog.hit('429', Date.now());
+    if (!log) return;
     this.logger.warn(
-      { channelId, waitMs: failure.retryAfterMs, global: failure.global ?? false, moreSinceLastWarning: this.rateLimitsUnwarned },
+      { channelId, waitMs: failure.retryAfterMs, global: failure.global ?? false, moreSinceLastWarning: suppressed },
       `Discord rate limit: channel ${channelId} waits ${Math.ceil((failure.retryAfterMs ?? 0) / 1000)} s before its next message`,
     );
-    this.rateLimitWarnedAt = now;
-    this.rateLimitsUnwarned = 0;
   }
 
   private direct(kind: 'send' | 'edit', channelId: string, messageId: string | undefined, body: OutboxMessage, options: DirectOptions): Promise<{ id: string }> {
