@@ -9,6 +9,9 @@ export default defineConfig({
     globalSetup: ['test/build-dist.ts'],
     // zeromq is a native addon: separate processes keep each file's sockets and contexts apart.
     pool: 'forks',
+    // The suite mostly waits on sockets and timers: three files at a time on two cores roughly
+    // halves its wall time (vitest would otherwise run one file at a time on a 2-core machine).
+    maxWorkers: 3,
     testTimeout: 30_000,
     hookTimeout: 30_000,
   },
