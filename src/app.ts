@@ -301,6 +301,20 @@ export class App<X extends object = object> {
     };
   }
 
+  /**
+   * Puts an event the bot produced itself (a scheduled job's run) through the pipeline exactly like
+   * one received from a publisher: counted, queued, dispatched to the same handlers. False (and
+   * nothing queued) unless the app is running.
+   * @example
+   * app.inject({ topic: 'job.failed', data: { job_id: 'daily_report', error: 'boom' }, src: 'zmq-notify/scheduler' });
+   */
+  inject(event: { topic: string; data: Record<string, unknown>; src: string }): boolean {
+    if (this.phase !== 'running') return false;
+    const now = Date.now();
+    this.onEvent({ topic: event.topic, data: event.data, meta: { src: event.src, ts: new Date(now).toISOString(), receivedAt: now } });
+    return true;
+  }
+
   /** When anything was last received from publisher `src` (ms since the epoch), read before the queue; undefined when never. */
   lastHeardFrom(src: string): number | undefined {
     return this.subscriber.lastHeardFrom(src);

@@ -10,11 +10,17 @@ import { startSandboxMode, type RunningSandbox } from './discord/sandbox-mode.ts
 import { builtInModules } from './handlers/index.ts';
 import logEvents from './handlers/log-events.ts';
 import { JobSide } from './jobs/job-side.ts';
+import { devAlertsModule } from './jobs/scheduler/dev-alerts.ts';
+import { JobScheduler } from './jobs/scheduler/job-scheduler.ts';
+import { methodProblem } from './jobs/scheduler/method-check.ts';
 import { jobCallEmbed } from './discord/embeds/job-call.ts';
 import { createLogger, type Logger } from './observability/logger.ts';
 import { Metrics } from './observability/metrics.ts';
 import type { ModuleDefinition } from './pipeline/module.ts';
 import { openStore, type Store } from './store/index.ts';
+
+/** How long a stopping bot waits for scheduled runs in progress before it drains the queue. */
+const SCHEDULED_RUNS_GRACE_MS = 2_000;
 
 /** How a {@link Bot} is set up. */
 export interface BotOptions {
@@ -60,6 +66,7 @@ interface Parts {
   outbox: Outbox;
   app: App<DiscordExtensions>;
   jobs: JobSide;
+  schedules: JobScheduler;
   onInteraction: (interaction: Interaction) => void;
 }
 
@@ -136,6 +143,8 @@ export class Bot {
     }
     await parts.jobs.start();
     await parts.app.start();
+    // After the app, so the first runs' events have a pipeline to enter.
+    parts.schedules.start();
   }
 
   /**
@@ -165,6 +174,11 @@ export class Bot {
   /** The job side: JobRegistry, sprockets, ScheduleZero handler (after start). */
   get jobs(): JobSide {
     return this.started().jobs;
+  }
+
+  /** The bot's own scheduler: config and Discord schedules (after start). */
+  get schedules(): JobScheduler {
+    return this.started().schedules;
   }
 
   /** The discord.js client (after start). */
@@ -222,7 +236,16 @@ export class Bot {
       channelTurn: (channelId, request) => outbox.inChannelTurn(channelId, request),
     });
     outbox.observe(client.rest);
-    const app = new App<DiscordExtensions>({
+    const schedules: JobScheduler = new JobScheduler({
+      config,
+      logger: logger.child({ component: 'scheduler' }),
+      store,
+      call: (method, params, signal) => jobs.registry.call(method, params, { signal, source: 'scheduler', dedupe: false }),
+      emit: (event) => app.inject(event),
+      checkMethod: (method, params) => methodProblem(jobs.registry, method, params),
+      methodNames: () => jobs.registry.methodNames(),
+    });
+    const app: App<DiscordExtensions> = new App<DiscordExtensions>({
       config,
       baseDir: this.options.loaded.baseDir,
       logger,
@@ -231,6 +254,7 @@ export class Bot {
       modules: [
         // The App (and its Subscriber) exists by the time any watchdog deadline passes.
         ...builtInModules(config, { metrics, store, lastHeardFrom: (src) => this.parts?.app.lastHeardFrom(src) }),
+        devAlertsModule((id) => schedules.get(id)?.payload.sendAlert === true),
         ...(logger.isLevelEnabled('debug') ? [logEvents] : []),
         ...(this.options.modules ?? []),
       ],
@@ -252,10 +276,10 @@ export class Bot {
         };
       },
     });
-    const route = interactionRouter({ app, outbox, metrics, jobs, logger: logger.child({ component: 'commands' }) });
+    const route = interactionRouter({ app, outbox, metrics, jobs, schedules, logger: logger.child({ component: 'commands' }) });
     const onInteraction = (interaction: Interaction): void => void route(interaction);
     client.on(Events.InteractionCreate, onInteraction);
-    return { client, store, outboxRest, outbox, app, jobs, onInteraction };
+    return { client, store, outboxRest, outbox, app, jobs, schedules, onInteraction };
   }
 
   private async shutdown(): Promise<BotStopResult> {
@@ -270,6 +294,8 @@ export class Bot {
     };
     const parts = this.parts;
     if (parts) {
+      // No new scheduled runs; those running get a part of the bound, and their events still enter the queue.
+      await parts.schedules.stop(Math.min(SCHEDULED_RUNS_GRACE_MS, bound));
       // No new job calls while the rest shuts down; ScheduleZero is told the bot is offline.
       await parts.jobs.stop();
       // Intake stops first; /healthz and /metrics keep serving until the very end.

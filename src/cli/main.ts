@@ -5,6 +5,7 @@ import { registerCheckConfig } from './commands/check-config.ts';
 import { registerDeployCommands } from './commands/deploy-commands.ts';
 import { registerEmit } from './commands/emit.ts';
 import { registerSandbox } from './commands/sandbox.ts';
+import { registerSchedules } from './commands/schedules.ts';
 import { registerStart } from './commands/start.ts';
 
 /** Exit code for a wrong flag or argument. */
@@ -30,6 +31,7 @@ export function buildProgram(): Command {
   registerSandbox(program);
   registerDeployCommands(program);
   registerCall(program);
+  registerSchedules(program);
   for (const command of program.commands) command.exitOverride().showHelpAfterError(true);
   return program;
 }

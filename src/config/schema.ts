@@ -1,6 +1,7 @@
 import { isIP } from 'node:net';
 import { z } from 'zod';
 import { SNOWFLAKE } from '../shared/snowflake.ts';
+import { createTrigger, isTimeZone, TIME_ZONE_EXPECTED, TriggerError, type TriggerSpec } from '../jobs/scheduler/trigger.ts';
 
 /** A Discord ID: a string of digits. A safe integer is accepted and turned into its digits. */
 export const snowflake = z
@@ -97,6 +98,54 @@ const duration = z.union([
       return Number(amount) * durationUnits[unit!]!;
     }),
 ]);
+
+const timeZone = z.string().refine(isTimeZone, TIME_ZONE_EXPECTED);
+
+/** How late or overlapping runs of a scheduled job are treated; `scheduler.job_defaults`, overridable per schedule. */
+const jobPolicy = {
+  /** Several runs missed (bot down or busy) become one catch-up run, instead of one job.missed each. */
+  coalesce: z.boolean(),
+  /** Runs of one job at the same time at most; a run due beyond it is skipped, counted and logged. */
+  max_instances: positiveInt.max(100),
+  /** A run that cannot start within this many seconds of its time is job.missed; null = never too late. */
+  misfire_grace_time_s: z.number().nonnegative().nullable(),
+};
+
+const scheduleId = z.string().regex(/^[A-Za-z0-9_.:-]{1,64}$/, '1-64 letters, digits, _ . : or -');
+
+/** One entry of `schedules:`: exactly one of cron, every or at; the trigger is checked here, the method once the registry is loaded. */
+const schedule = z
+  .object({
+    id: scheduleId,
+    cron: z.string().optional(),
+    every: z.string().optional(),
+    at: z.string().optional(),
+    /** The zone cron and a zone-less `at` are read in; default scheduler.timezone. */
+    timezone: timeZone.optional(),
+    method: z.string().min(1),
+    params: z.record(z.string(), z.unknown()).default({}),
+    /** Also post each run's outcome to scheduler.dev_channel. */
+    send_alert: z.boolean().default(false),
+    coalesce: jobPolicy.coalesce.optional(),
+    max_instances: jobPolicy.max_instances.optional(),
+    misfire_grace_time_s: jobPolicy.misfire_grace_time_s.optional(),
+  })
+  .strict()
+  .superRefine((entry, ctx) => {
+    const given = (['cron', 'every', 'at'] as const).filter((key) => entry[key] !== undefined);
+    if (given.length !== 1) {
+      ctx.addIssue({ code: 'custom', path: given.length === 0 ? [] : [given[1]!], message: 'exactly one of cron, every or at' });
+      return;
+    }
+    const key = given[0]!;
+    try {
+      // The zone does not change whether an expression is valid; a bad zone is the timezone key's own issue.
+      createTrigger({ [key]: entry[key], timezone: entry.timezone !== undefined && isTimeZone(entry.timezone) ? entry.timezone : 'UTC' } as TriggerSpec, 0);
+    } catch (err) {
+      if (!(err instanceof TriggerError)) throw err;
+      ctx.addIssue({ code: 'custom', path: [err.field], message: err.expected });
+    }
+  });
 
 /** The configuration file's schema; defaults here are the ones every deployment gets. */
 export const configSchema = z
@@ -217,7 +266,7 @@ export const configSchema = z
     modules: z.array(z.string().min(1)).default([]),
     /** The ScheduleZero job handler, inline or a path to the seed's handler file (relative to this file); absent = off. */
     schedulezero: schedulezeroSchema.nullish(),
-    /** Job-method sprockets; default [core, announcement] when schedulezero is set. moderation only when listed. */
+    /** Job-method sprockets (for ScheduleZero and the bot's own scheduler); default [core, announcement]. moderation only when listed. */
     sprockets: z.array(sprocketEntrySchema).nullish(),
     sandbox: z
       .object({
@@ -229,6 +278,36 @@ export const configSchema = z
       })
       .strict()
       .prefault({}),
+    /** The scheduler inside the bot: `schedules:` run job methods on cron, interval and date triggers. */
+    scheduler: z
+      .object({
+        /** The zone cron expressions and zone-less `at` dates are read in, unless a schedule names its own. */
+        timezone: timeZone.default('UTC'),
+        /** Where `send_alert` schedules post each run's outcome; null = nowhere. */
+        dev_channel: snowflake.nullish(),
+        /** Members with one of these roles may use /schedule, besides administrators. */
+        manager_roles: z.array(snowflake).max(50).default([]),
+        job_defaults: z
+          .object({
+            coalesce: jobPolicy.coalesce.default(false),
+            max_instances: jobPolicy.max_instances.default(3),
+            misfire_grace_time_s: jobPolicy.misfire_grace_time_s.default(15),
+          })
+          .strict()
+          .prefault({}),
+      })
+      .strict()
+      .prefault({}),
+    schedules: z
+      .array(schedule)
+      .default([])
+      .superRefine((entries, ctx) => {
+        const seen = new Set<string>();
+        entries.forEach((entry, i) => {
+          if (seen.has(entry.id)) ctx.addIssue({ code: 'custom', path: [i, 'id'], message: 'an id no other schedule has' });
+          seen.add(entry.id);
+        });
+      }),
     log_level: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),
   })
   .strict();

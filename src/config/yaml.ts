@@ -1,7 +1,7 @@
 import yaml from 'js-yaml';
 
 // js-yaml exports its built-in types at runtime; @types/js-yaml does not declare them.
-const types = (yaml as unknown as { types: Record<'null' | 'bool' | 'int' | 'float' | 'timestamp' | 'merge' | 'binary' | 'omap' | 'pairs' | 'set', yaml.Type> }).types;
+const types = (yaml as unknown as { types: Record<'null' | 'bool' | 'int' | 'float' | 'merge' | 'binary' | 'omap' | 'pairs' | 'set', yaml.Type> }).types;
 const baseInt = types.int;
 
 // js-yaml reads an unquoted 19-digit Discord ID as a Number and silently rounds its last digits.
@@ -18,8 +18,10 @@ const exactInt = new yaml.Type('tag:yaml.org,2002:int', {
 });
 
 // The default schema's types in their usual order, with the int type swapped for the exact one.
+// No implicit timestamps: js-yaml would read `at: 2026-12-24T18:00:00` as a UTC Date, and a
+// schedule's zone-less date means its own time zone, so dates stay text for the schema to read.
 const exactSchema = yaml.FAILSAFE_SCHEMA.extend({
-  implicit: [types.null, types.bool, exactInt, types.float, types.timestamp, types.merge],
+  implicit: [types.null, types.bool, exactInt, types.float, types.merge],
   explicit: [types.binary, types.omap, types.pairs, types.set],
 });
 

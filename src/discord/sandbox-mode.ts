@@ -2,13 +2,19 @@ import type { Config } from '../config/schema.ts';
 import type { Logger } from '../observability/logger.ts';
 import { SandboxServer, type SandboxAddress, type SandboxOptions } from '../sandbox/index.ts';
 
-/** The sandbox's guild and channels as the config names them: one channel per notification channel, plus general. */
+/**
+ * The sandbox's guild and channels as the config names them: one channel per notification channel,
+ * the scheduler's dev channel and the channels schedules post to (`params.channel_id`), plus general.
+ */
 export function sandboxOptionsFromConfig(config: Config): Pick<SandboxOptions, 'guild' | 'channels' | 'applicationId' | 'host' | 'port'> {
   const channels: { id: string; name: string }[] = [];
-  for (const [key, id] of Object.entries(config.notification_channels)) {
-    // Two keys naming one channel make one channel, named after the first key.
-    if (typeof id === 'string' && !channels.some((c) => c.id === id)) channels.push({ id, name: key.replace(/_/g, '-') });
-  }
+  // Two keys naming one channel make one channel, named after the first key.
+  const add = (id: unknown, name: string): void => {
+    if (typeof id === 'string' && /^\d{1,20}$/.test(id) && !channels.some((c) => c.id === id)) channels.push({ id, name });
+  };
+  for (const [key, id] of Object.entries(config.notification_channels)) add(id, key.replace(/_/g, '-'));
+  add(config.scheduler.dev_channel, 'scheduler-dev');
+  for (const schedule of config.schedules) add(schedule.params.channel_id, `schedule-${schedule.id}`.toLowerCase().replace(/[^a-z0-9-]/g, '-').slice(0, 100));
   return {
     host: config.sandbox.host,
     port: config.sandbox.port,

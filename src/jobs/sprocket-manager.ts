@@ -23,7 +23,8 @@ export interface AvailableSprocket {
 
 /** The `sprockets:` entries in use: the listed ones, or core + announcement when only `schedulezero:` is set. */
 export function sprocketEntries(config: Pick<Config, 'schedulezero' | 'sprockets'>): SprocketEntry[] {
-  const listed = config.sprockets ?? (config.schedulezero ? defaultSprockets : []);
+  // The bot's own scheduler runs job methods too (config schedules and /schedule add), so the defaults are on without ScheduleZero as well.
+  const listed = config.sprockets ?? defaultSprockets;
   return listed.map((entry) => {
     if (typeof entry === 'string') return { use: entry, config: {} };
     const { use, ...rest } = entry;

@@ -34,15 +34,15 @@ function writeConfig(name: string, config: ConfigInput): string {
 type Command = { name: string; default_member_permissions: string | null; contexts?: number[] | null };
 
 describe('zmq-notify deploy-commands (child process) against a running sandbox (discord.api_url)', () => {
-  it('with $DISCORD_TOKEN and discord.guild_id: registers /zmq_status, /zmq_restart and /zmq_sprockets in the guild (restart: Administrator by default) and says where', async () => {
+  it('with $DISCORD_TOKEN and discord.guild_id: registers /zmq_status, /zmq_restart, /zmq_sprockets and /schedule in the guild (restart: Administrator by default) and says where', async () => {
     vi.stubEnv('DISCORD_TOKEN', started.address.token);
     const config = writeConfig('guild.yaml', { discord: { guild_id: guildId, api_url: started.address.apiUrl } });
     const result = await runCli(['deploy-commands', '-c', config]);
     expect(result.code, result.stderr).toBe(0);
     const state = await getJson<SandboxState>(`${started.address.url}/sandbox/state`);
-    expect(result.stdout.trim()).toBe(`registered /zmq_status, /zmq_restart, /zmq_sprockets for application ${state.application.id} in guild ${guildId} at ${started.address.apiUrl}`);
+    expect(result.stdout.trim()).toBe(`registered /zmq_status, /zmq_restart, /zmq_sprockets, /schedule for application ${state.application.id} in guild ${guildId} at ${started.address.apiUrl}`);
     const guildCommands = state.commands.guild as Command[];
-    expect(guildCommands.map((c) => c.name)).toEqual(['zmq_status', 'zmq_restart', 'zmq_sprockets']);
+    expect(guildCommands.map((c) => c.name)).toEqual(['zmq_status', 'zmq_restart', 'zmq_sprockets', 'schedule']);
     expect(guildCommands.find((c) => c.name === 'zmq_restart')?.default_member_permissions).toBe('8');
     expect(guildCommands.find((c) => c.name === 'zmq_sprockets')?.default_member_permissions).toBe('8');
     expect(guildCommands.find((c) => c.name === 'zmq_status')?.default_member_permissions).toBeNull();
@@ -57,7 +57,7 @@ describe('zmq-notify deploy-commands (child process) against a running sandbox (
     expect(result.stdout).toContain('globally');
     const state = await getJson<SandboxState>(`${started.address.url}/sandbox/state`);
     const global = state.commands.global as Command[];
-    expect(global.map((c) => c.name)).toEqual(['zmq_status', 'zmq_restart', 'zmq_sprockets']);
+    expect(global.map((c) => c.name)).toEqual(['zmq_status', 'zmq_restart', 'zmq_sprockets', 'schedule']);
     expect(global.every((c) => JSON.stringify(c.contexts) === '[0]')).toBe(true);
   });
 
@@ -69,7 +69,7 @@ describe('zmq-notify deploy-commands (child process) against a running sandbox (
     expect(result.stdout).toContain('globally');
     expect(result.stdout).not.toContain(`in guild ${guildId}`);
     const state = await getJson<SandboxState>(`${started.address.url}/sandbox/state`);
-    expect((state.commands.global as Command[]).map((c) => c.name)).toEqual(['zmq_status', 'zmq_restart', 'zmq_sprockets']);
+    expect((state.commands.global as Command[]).map((c) => c.name)).toEqual(['zmq_status', 'zmq_restart', 'zmq_sprockets', 'schedule']);
   });
 
   it('with $DISCORD_TOKEN unset (empty): exits 1 saying which variable to set', async () => {

@@ -54,8 +54,12 @@ describe('schedulezero: in the config', () => {
     ]);
   });
 
-  it('takes sprockets as names, files and { use, ...config }; none without schedulezero unless listed', () => {
-    expect(sprocketEntries(parseConfig({}))).toEqual([]);
+  it('takes sprockets as names, files and { use, ...config }; core and announcement when none are listed', () => {
+    // The bot's own scheduler runs job methods too, so the defaults do not wait for schedulezero:.
+    expect(sprocketEntries(parseConfig({}))).toEqual([
+      { use: 'core', config: {} },
+      { use: 'announcement', config: {} },
+    ]);
     const config = parseConfig({
       schedulezero: { handler_id: 'b' },
       sprockets: ['core', { use: 'moderation', channels: [1234567890123456789n.toString()], roles: ['42'], delete_pace_ms: 10 }, './custom.ts'],

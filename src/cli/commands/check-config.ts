@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
-import { describeResolved, toYaml } from '../../config/index.ts';
+import { ConfigError, describeResolved, toYaml } from '../../config/index.ts';
+import { scheduleProblems } from '../../jobs/scheduler/config-check.ts';
 import { loadConfigForCommand } from '../config-option.ts';
 
 /** `check-config [-c FILE]`: validate a config and print what it resolves to. */
@@ -8,9 +9,16 @@ export function registerCheckConfig(program: Command): void {
     .command('check-config')
     .description('validate a config file and print what it resolves to (secrets redacted)')
     .option('-c, --config <file>', 'config file (default: the embedded config/default.yaml)')
-    .action((opts: { config?: string }) => {
+    .action(async (opts: { config?: string }) => {
       const loaded = loadConfigForCommand(opts.config);
       if (!loaded) {
+        process.exitCode = 1;
+        return;
+      }
+      // Schedules name job methods: those are checked against the sprockets the config loads.
+      const problems = await scheduleProblems(loaded);
+      if (problems.length > 0) {
+        console.error(new ConfigError(loaded.path ?? 'config', problems).message);
         process.exitCode = 1;
         return;
       }

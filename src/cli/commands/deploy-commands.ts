@@ -8,7 +8,7 @@ import { fetchApplicationId, registerCommands } from '../../discord/commands/reg
 export function registerDeployCommands(program: Command): void {
   program
     .command('deploy-commands')
-    .description('register the slash commands (/zmq_status, /zmq_restart) with Discord: in discord.guild_id if set (immediate), else globally')
+    .description('register the slash commands (/zmq_status, /zmq_restart, /zmq_sprockets, /schedule) with Discord: in discord.guild_id if set (immediate), else globally')
     .option('-c, --config <file>', 'config file (default: the embedded config/default.yaml)')
     .option('--global', 'register globally even when discord.guild_id is set')
     .action(async (opts: { config?: string; global?: boolean }) => {

@@ -1,6 +1,7 @@
-import type { ChatInputCommandInteraction, RESTPostAPIChatInputApplicationCommandsJSONBody } from 'discord.js';
+import type { AutocompleteInteraction, ChatInputCommandInteraction, RESTPostAPIChatInputApplicationCommandsJSONBody } from 'discord.js';
 import type { App } from '../../app.ts';
 import type { JobSide } from '../../jobs/job-side.ts';
+import type { JobScheduler } from '../../jobs/scheduler/job-scheduler.ts';
 import type { Logger } from '../../observability/logger.ts';
 import type { Metrics } from '../../observability/metrics.ts';
 import type { DiscordExtensions } from '../module-context.ts';
@@ -15,12 +16,16 @@ export interface CommandDeps {
   logger: Logger;
   /** The job side (sprockets, ScheduleZero registration), for /zmq_sprockets and /zmq_status. */
   jobs?: JobSide;
+  /** The bot's own scheduler, for /schedule. */
+  schedules?: JobScheduler;
 }
 
 /** A slash command: what is registered with Discord, and what runs when someone invokes it. */
 export interface SlashCommand {
   readonly data: RESTPostAPIChatInputApplicationCommandsJSONBody;
   execute(interaction: ChatInputCommandInteraction, deps: CommandDeps): Promise<void>;
+  /** Answers an option's autocomplete (for options registered with `autocomplete: true`). */
+  autocomplete?(interaction: AutocompleteInteraction, deps: CommandDeps): Promise<void>;
 }
 
 /** Who invoked an interaction, for log lines. */

@@ -1,17 +1,19 @@
 import { MessageFlags, type ChatInputCommandInteraction, type Interaction } from 'discord.js';
 import { invoker, type CommandDeps, type SlashCommand } from './command.ts';
 import { restartCommand } from './restart.ts';
+import { scheduleCommand } from './schedule.ts';
 import { sprocketsCommand } from './sprockets.ts';
 import { statusCommand } from './status.ts';
 
 export { invoker, type CommandDeps, type SlashCommand } from './command.ts';
 export { registerCommands, type RegisteredCommands } from './register.ts';
 export { restartCommand } from './restart.ts';
+export { scheduleCommand } from './schedule.ts';
 export { sprocketsCommand } from './sprockets.ts';
 export { statusCommand, statusEmbed, statusSnapshot, type StatusSnapshot } from './status.ts';
 
 /** Every slash command the bot registers and answers. */
-export const commands: readonly SlashCommand[] = [statusCommand, restartCommand, sprocketsCommand];
+export const commands: readonly SlashCommand[] = [statusCommand, restartCommand, sprocketsCommand, scheduleCommand];
 
 // Answers so the interaction never hangs ("The application did not respond"), whatever state it is in.
 async function replyWithError(interaction: ChatInputCommandInteraction, text: string): Promise<void> {
@@ -27,6 +29,11 @@ async function replyWithError(interaction: ChatInputCommandInteraction, text: st
 export function interactionRouter(deps: CommandDeps, list: readonly SlashCommand[] = commands): (interaction: Interaction) => Promise<void> {
   const byName = new Map(list.map((c) => [c.data.name, c]));
   return async (interaction) => {
+    if (interaction.isAutocomplete()) {
+      const command = byName.get(interaction.commandName);
+      await command?.autocomplete?.(interaction, deps).catch((err: unknown) => deps.logger.warn({ err, command: interaction.commandName }, `/${interaction.commandName} autocomplete failed`));
+      return;
+    }
     if (!interaction.isChatInputCommand()) return;
     const command = byName.get(interaction.commandName);
     try {

@@ -22,14 +22,16 @@ export interface Trigger {
   next(after: number): number | null;
 }
 
-/** Raised for a trigger that cannot be used; the message says what was expected. */
+/** Raised for a trigger that cannot be used: `field`, what was expected and what was given. */
 export class TriggerError extends Error {
   constructor(
     /** The field at fault: `cron`, `every`, `at` or `timezone`. */
     readonly field: 'cron' | 'every' | 'at' | 'timezone',
-    message: string,
+    /** What the field should hold, as check-config and /schedule say it. */
+    readonly expected: string,
+    readonly value: string,
   ) {
-    super(message);
+    super(`${field}: got ${JSON.stringify(value)}, expected ${expected}`);
     this.name = 'TriggerError';
   }
 }
@@ -37,6 +39,9 @@ export class TriggerError extends Error {
 const UNIT_MS = { s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 } as const;
 /** setTimeout's and the store's sane ceiling for one interval: a year. */
 const MAX_INTERVAL_MS = 366 * UNIT_MS.d;
+
+/** What a time zone field should hold. */
+export const TIME_ZONE_EXPECTED = 'an IANA time zone name such as UTC, Europe/Berlin or America/New_York';
 
 /** True for a time zone name the runtime knows (IANA, e.g. `Asia/Jerusalem`, or `UTC`). */
 export function isTimeZone(name: string): boolean {
@@ -54,9 +59,9 @@ export function parseEvery(text: string): number {
   const match = /^\s*(\d+)\s*(s|m|h|d)\s*$/i.exec(text);
   const amount = match ? Number(match[1]) : NaN;
   const unit = match?.[2]?.toLowerCase() as keyof typeof UNIT_MS | undefined;
-  if (!unit || !(amount > 0)) throw new TriggerError('every', `an interval such as 30s, 5m, 2h or 1d (a whole number above 0 and s, m, h or d), got ${JSON.stringify(text)}`);
+  if (!unit || !(amount > 0)) throw new TriggerError('every', 'an interval such as 30s, 5m, 2h or 1d (a whole number above 0 and s, m, h or d)', text);
   const ms = amount * UNIT_MS[unit];
-  if (ms > MAX_INTERVAL_MS) throw new TriggerError('every', `an interval of at most 366d, got ${JSON.stringify(text)}`);
+  if (ms > MAX_INTERVAL_MS) throw new TriggerError('every', 'an interval of at most 366d', text);
   return ms;
 }
 
@@ -72,10 +77,10 @@ function daysIn(year: number, month: number): number {
  */
 export function parseAt(text: string, timezone: string): number {
   const match = AT_FORMAT.exec(text.trim());
-  const expected = `a date and time such as 2026-12-24T18:00:00 (in the schedule's time zone) or 2026-12-24T18:00:00Z, got ${JSON.stringify(text)}`;
-  if (!match) throw new TriggerError('at', expected);
+  const expected = "a date and time such as 2026-12-24T18:00:00 (in the schedule's time zone) or 2026-12-24T18:00:00Z";
+  if (!match) throw new TriggerError('at', expected, text);
   const [year, month, day, hour = 0, minute = 0, second = 0] = match.slice(1, 7).map((part) => (part === undefined ? undefined : Number(part))) as number[];
-  if (month! < 1 || month! > 12 || day! < 1 || day! > daysIn(year!, month!) || hour > 23 || minute > 59 || second > 59) throw new TriggerError('at', expected);
+  if (month! < 1 || month! > 12 || day! < 1 || day! > daysIn(year!, month!) || hour > 23 || minute > 59 || second > 59) throw new TriggerError('at', expected, text);
   if (match[7]) return Date.parse(text.trim().replace(' ', 'T'));
   const pad = (n: number, width = 2): string => String(n).padStart(width, '0');
   const local = `${pad(year!, 4)}-${pad(month!)}-${pad(day!)}T${pad(hour)}:${pad(minute)}:${pad(second)}`;
@@ -83,7 +88,7 @@ export function parseAt(text: string, timezone: string): number {
 }
 
 function checkZone(timezone: string): void {
-  if (!isTimeZone(timezone)) throw new TriggerError('timezone', `an IANA time zone name such as UTC, Europe/Berlin or America/New_York, got ${JSON.stringify(timezone)}`);
+  if (!isTimeZone(timezone)) throw new TriggerError('timezone', TIME_ZONE_EXPECTED, timezone);
 }
 
 function cronTrigger(pattern: string, timezone: string): Trigger {
@@ -93,7 +98,7 @@ function cronTrigger(pattern: string, timezone: string): Trigger {
     cron = new Cron(pattern, { timezone, paused: true, mode: '5-or-6-parts' });
   } catch (err) {
     const reason = (err as Error).message.replace(/^CronPattern: /, '');
-    throw new TriggerError('cron', `a cron expression of 5 fields (minute hour day-of-month month day-of-week) or 6 (seconds first), such as "30 14 * * 1-5"; ${reason}`);
+    throw new TriggerError('cron', `a cron expression of 5 fields (minute hour day-of-month month day-of-week) or 6 (seconds first), such as "30 14 * * 1-5" (${reason})`, pattern);
   }
   return {
     kind: 'cron',
