@@ -14,6 +14,7 @@ import {
   type APIUser,
 } from 'discord-api-types/v10';
 import { isObject } from '../shared/json.ts';
+import { isSnowflake } from '../shared/snowflake.ts';
 import { ApiError, Errors } from './errors.ts';
 import { interactionOptions, type GivenOptions, type InteractionOptions } from './interaction-options.ts';
 import { validateMessage } from './limits.ts';
@@ -143,7 +144,7 @@ export class InteractionBroker {
     const memberSpec = request.member ?? {};
     const userId = memberSpec.user_id ?? this.store.allUsers().find((u) => u.username === 'alice')?.id ?? '';
     if (!this.store.isMember(userId)) return { status: 400, result: { error: `user ${JSON.stringify(userId)} is not a member of the guild` } };
-    if (memberSpec.permissions !== undefined && !/^\d{1,20}$/.test(String(memberSpec.permissions))) {
+    if (memberSpec.permissions !== undefined && !isSnowflake(String(memberSpec.permissions))) {
       return { status: 400, result: { error: 'member.permissions must be a decimal string of permission bits, e.g. "8"' } };
     }
     const knownRoles = new Set(this.store.allRoles().map((r) => r.id));

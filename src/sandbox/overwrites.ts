@@ -1,10 +1,12 @@
 import { OverwriteType, type APIOverwrite } from 'discord-api-types/v10';
+import { isSnowflake } from '../shared/snowflake.ts';
 import { FormErrors } from './errors.ts';
 
 /** Reads a permission bit set as Discord accepts it: a string of digits (or a safe integer); absent = none. */
 function bits(raw: unknown, field: 'allow' | 'deny', errors: FormErrors): string {
   if (raw === undefined || raw === null) return '0';
-  if ((typeof raw === 'string' && /^\d{1,20}$/.test(raw)) || (typeof raw === 'number' && Number.isSafeInteger(raw) && raw >= 0)) return BigInt(raw).toString();
+  // Discord types permission bit sets as snowflakes (a string of up to 20 digits).
+  if (isSnowflake(raw) || (typeof raw === 'number' && Number.isSafeInteger(raw) && raw >= 0)) return BigInt(raw).toString();
   errors.add([field], 'NUMBER_TYPE_COERCE', `Value "${String(raw)}" is not snowflake.`);
   return '0';
 }
