@@ -30,10 +30,10 @@ function alive(pid: number): boolean {
 }
 
 /** A bot started `via`, subscribed to a publisher, with its sandbox's message feed followed. */
-async function startWatchedBot(via: StartVia, options: { detached?: boolean } = {}) {
+async function startWatchedBot(via: StartVia, options: { detached?: boolean; env?: NodeJS.ProcessEnv } = {}) {
   const { pub, configPath, remove } = await publishedConfig({ src: 'sched-signals' });
   cleanups.push(remove);
-  const proc = await startBot(configPath, { via, detached: options.detached, env: { DISCORD_TOKEN: '', ZMQ_NOTIFY_SANDBOX_TOKEN: '' } });
+  const proc = await startBot(configPath, { via, detached: options.detached, env: { DISCORD_TOKEN: '', ZMQ_NOTIFY_SANDBOX_TOKEN: '', ...options.env } });
   cleanups.push(() => {
     for (const pid of processTree(proc.child.pid ?? 0).reverse()) if (alive(pid)) process.kill(pid, 'SIGKILL');
   });
@@ -127,6 +127,23 @@ describe('zmq-notify start: signals reach the bot', () => {
     expect(await proc.exited).toEqual({ code: null, signal: 'SIGKILL' });
     await vi.waitFor(() => expect(alive(bot ?? 0)).toBe(false), wait);
     // The bot kept writing to the same stdout pipe after its launcher died.
+    await expectDrained(proc, feed, postedAtSignal);
+  });
+});
+
+describe('zmq-notify start under npx', () => {
+  it("a SIGTERM that kills only npx's `sh -c` (the shell does not pass it on): the bot sees its parent gone, posts the 6 alerts it held and exits", async () => {
+    // npm sets npm_lifecycle_event for what it runs; outside npm a lost parent means nothing.
+    const { proc, pub, sandboxUrl, feed } = await startWatchedBot('npx', { env: { npm_lifecycle_event: 'npx' } });
+    const [shell, launcher, bot] = processTree(proc.child.pid ?? 0);
+    expect(commandLine(shell ?? 0)[0]).toBe('sh');
+    expect(commandLine(bot ?? 0)).toEqual(expect.arrayContaining([...runtimeFlags]));
+    await holdAlerts(proc, pub, sandboxUrl, 'npx');
+
+    const postedAtSignal = alertsPosted(feed);
+    process.kill(shell ?? 0, 'SIGTERM');
+    expect(await proc.exited).toEqual({ code: null, signal: 'SIGTERM' });
+    await vi.waitFor(() => expect([launcher, bot].filter((pid) => alive(pid ?? 0))).toEqual([]), wait);
     await expectDrained(proc, feed, postedAtSignal);
   });
 });

@@ -81,12 +81,15 @@ export function commandLine(pid: number): string[] {
  * How the bot is started: `node` runs `node --heap-growing-percent=50 bin/zmq-notify.js start` (the
  * bot in that one process, so its pid is the bot's for /proc readings and signals); `launcher`
  * leaves the flags out, so the bin relaunches itself with them; `npm start` runs the package's
- * start script.
+ * start script; `npx` runs the bin below `sh -c` as npx does (give it npm's environment,
+ * npm_lifecycle_event=npx).
  */
-export type StartVia = 'node' | 'launcher' | 'npm start';
+export type StartVia = 'node' | 'launcher' | 'npm start' | 'npx';
 
 function startCommand(via: StartVia, configPath: string): [string, string[]] {
   if (via === 'npm start') return ['npm', ['start', '--silent', '--', '-c', configPath]];
+  // What npx runs for a package's bin: `sh -c` with the bin, which the shell does not exec.
+  if (via === 'npx') return ['sh', ['-c', `'${process.execPath}' bin/zmq-notify.js start -c '${configPath}'`]];
   return [process.execPath, [...(via === 'node' ? runtimeFlags : []), 'bin/zmq-notify.js', 'start', '-c', configPath]];
 }
 
