@@ -26,15 +26,17 @@ type Option = APIApplicationCommandInteractionDataOption;
  * typed values, subcommands nested, and the users, members, roles and channels they name resolved.
  * Throws an Error saying what is wrong (unknown option, wrong type, missing required option, unknown ID).
  */
-export function interactionOptions(store: SandboxStore, command: APIApplicationCommand, given: GivenOptions | undefined | null): InteractionOptions {
+export function interactionOptions(store: SandboxStore, command: APIApplicationCommand, given: GivenOptions | undefined | null, autocomplete?: { focused: string }): InteractionOptions {
   const resolved: APIInteractionDataResolved = {};
   const defs = command.options ?? [];
   if (given === undefined || given === null) {
+    if (autocomplete) throw new Error(`the focused option "${autocomplete.focused}" must be given, with what the member has typed so far`);
     checkRequired(defs, []);
     return {};
   }
-  const parser = new OptionParser(store, resolved);
+  const parser = new OptionParser(store, resolved, autocomplete?.focused);
   const options = Array.isArray(given) ? parser.fromArray(defs, given) : parser.fromObject(defs, given);
+  if (autocomplete && !parser.focusedFound) throw new Error(`the focused option "${autocomplete.focused}" is not among the options given, or does not have autocomplete on`);
   return { options, ...(Object.keys(resolved).length > 0 && { resolved }) };
 }
 
@@ -49,9 +51,14 @@ function isSubcommand(type: OptionType): type is OptionType.Subcommand | OptionT
 }
 
 class OptionParser {
+  /** Whether the focused option (autocomplete) was found among the given ones. */
+  focusedFound = false;
+
   constructor(
     private readonly store: SandboxStore,
     private readonly resolved: APIInteractionDataResolved,
+    // The option an autocomplete interaction is for: sent as typed, marked focused; required ones may be missing, as on Discord.
+    private readonly focused?: string,
   ) {}
 
   fromArray(defs: readonly APIApplicationCommandOption[], given: unknown[]): Option[] {
@@ -74,9 +81,14 @@ class OptionParser {
         out.push({ type: def.type, name, options: nested } as Option);
         continue;
       }
+      if (this.focused === name && 'autocomplete' in def && def.autocomplete === true) {
+        this.focusedFound = true;
+        out.push({ type: def.type, name, value: String(value), focused: true } as Option);
+        continue;
+      }
       out.push({ type: def.type, name, value: this.coerce(def, value) } as Option);
     }
-    if (!out.some((o) => isSubcommand(o.type))) checkRequired(defs, Object.keys(given));
+    if (this.focused === undefined && !out.some((o) => isSubcommand(o.type))) checkRequired(defs, Object.keys(given));
     return out;
   }
 

@@ -9,6 +9,7 @@ import {
   MessageFlags,
   MessageType,
   type APIAttachment,
+  type APIApplicationCommandAutocompleteGuildInteraction,
   type APIChatInputApplicationCommandGuildInteraction,
   type APIMessage,
   type APIUser,
@@ -44,6 +45,8 @@ export interface InvokeRequest {
   /** `{ name: value }` (subcommands as nested objects) or Discord's option array. */
   options?: GivenOptions;
   channel_id?: string;
+  /** Makes it an autocomplete interaction for this option (its value in `options` is what was typed so far). */
+  focused?: string;
 }
 
 /** A message the bot answered with, as /sandbox/interactions reports it. */
@@ -71,6 +74,8 @@ export interface InvokeResult {
   reply: ReplyView | null;
   followUps: ReplyView[];
   modal?: unknown;
+  /** An autocomplete interaction's answer: the choices the bot offered (at most 25). */
+  choices?: { name: string; value: string | number }[];
   /** Set when the bot did not answer in time (Discord shows "The application did not respond"). */
   error?: string;
 }
@@ -87,6 +92,8 @@ interface Tracked {
   originalId?: string;
   followUpIds: string[];
   modal?: unknown;
+  /** Set for an autocomplete interaction; filled with the bot's choices when it answers. */
+  autocomplete?: { choices?: { name: string; value: string | number }[] };
   changed: Set<() => void>;
 }
 
@@ -126,7 +133,7 @@ export class InteractionBroker {
     private readonly store: SandboxStore,
     private readonly ids: SnowflakeGenerator,
     private readonly timings: InteractionTimings,
-    private readonly dispatch: (payload: APIChatInputApplicationCommandGuildInteraction) => number,
+    private readonly dispatch: (payload: APIChatInputApplicationCommandGuildInteraction | APIApplicationCommandAutocompleteGuildInteraction) => number,
   ) {}
 
   /** The channel an interaction token answers in (for injected faults). */
@@ -151,15 +158,18 @@ export class InteractionBroker {
     if (memberSpec.roles !== undefined && (!Array.isArray(memberSpec.roles) || !memberSpec.roles.every((r) => typeof r === 'string' && knownRoles.has(r)))) {
       return { status: 400, result: { error: 'member.roles must be a list of the guild\'s role IDs (see GET /sandbox/state)' } };
     }
+    if (request.focused !== undefined && typeof request.focused !== 'string') return { status: 400, result: { error: 'focused must be the name of the option being typed' } };
+    const autocomplete = request.focused === undefined ? undefined : { focused: request.focused };
     let options: InteractionOptions;
     try {
-      options = interactionOptions(this.store, command, request.options);
+      options = interactionOptions(this.store, command, request.options, autocomplete);
     } catch (err) {
       return { status: 400, result: { error: (err as Error).message } };
     }
     const member = memberPayload(this.store, userId);
     const permissions = memberSpec.permissions !== undefined ? String(memberSpec.permissions) : this.store.memberPermissions(userId).toString();
     const tracked = this.track(command.name, channelId, member.user);
+    if (autocomplete) tracked.autocomplete = {};
     const payload: APIChatInputApplicationCommandGuildInteraction = {
       id: tracked.id,
       application_id: this.store.applicationId,
@@ -187,7 +197,9 @@ export class InteractionBroker {
       context: InteractionContextType.Guild,
       attachment_size_limit: 10 * 1024 * 1024,
     };
-    if (this.dispatch(payload) === 0) {
+    // An autocomplete interaction is the same payload with its own type; interactionOptions marked the focused option.
+    const sent = autocomplete ? ({ ...payload, type: InteractionType.ApplicationCommandAutocomplete, data: { ...payload.data, options: payload.data.options ?? [] } } as unknown as APIApplicationCommandAutocompleteGuildInteraction) : payload;
+    if (this.dispatch(sent) === 0) {
       this.forget(tracked);
       return { status: 409, result: { error: 'no bot is connected to the gateway to receive the interaction' } };
     }
@@ -206,6 +218,7 @@ export class InteractionBroker {
     }
     const data = isObject(body.data) ? body.data : {};
     const flags = typeof data.flags === 'number' ? data.flags : 0;
+    if (t.autocomplete) return this.answerAutocomplete(t, body.type, data, withResponse);
     let message: StoredMessage | undefined;
     switch (body.type) {
       case Callback.ChannelMessageWithSource: {
@@ -251,6 +264,26 @@ export class InteractionBroker {
         resource: { type: body.type, ...(message && { message: message.message }) },
       },
     };
+  }
+
+  // An autocomplete interaction takes one answer, type 8 with at most 25 choices, as on Discord.
+  private answerAutocomplete(t: Tracked, type: number, data: Record<string, unknown>, withResponse: boolean): { status: number; body?: unknown } {
+    if (type !== Callback.ApplicationCommandAutocompleteResult) {
+      throw new ApiError(400, 50035, 'Invalid Form Body', {
+        type: { _errors: [{ code: 'INTERACTION_RESPONSE_TYPE_INVALID', message: `Interaction response type ${String(type)} is not valid for an autocomplete interaction.` }] },
+      });
+    }
+    const choices = Array.isArray(data.choices) ? data.choices : undefined;
+    const valid = (c: unknown): c is { name: string; value: string | number } =>
+      isObject(c) && typeof c.name === 'string' && c.name.length >= 1 && c.name.length <= 100 && (typeof c.value === 'number' || (typeof c.value === 'string' && c.value.length <= 100));
+    if (!choices || choices.length > 25 || !choices.every(valid)) {
+      throw new ApiError(400, 50035, 'Invalid Form Body', { choices: { _errors: [{ code: 'BASE_TYPE_BAD_LENGTH', message: 'Must be a list of at most 25 choices, each a name (1-100 characters) and a value.' }] } });
+    }
+    t.responseType = type;
+    t.autocomplete = { choices: choices.map((c) => ({ name: c.name, value: c.value })) };
+    this.notify(t);
+    if (!withResponse) return { status: 204 };
+    return { status: 200, body: { interaction: { id: t.id, type: InteractionType.ApplicationCommandAutocomplete }, resource: { type } } };
   }
 
   /** POST /webhooks/{application}/{token}: a follow-up message. */
@@ -391,7 +424,7 @@ export class InteractionBroker {
     if (acked && t.responseType === Callback.DeferredChannelMessageWithSource) {
       await this.waitUntil(t, () => !this.loading(t), this.timings.replyTimeoutMs - (Date.now() - started));
     }
-    if (acked) {
+    if (acked && !t.autocomplete) {
       // Follow-ups come after the reply: keep collecting until the bot has been quiet for settleMs.
       const deadline = started + this.timings.replyTimeoutMs;
       let quiet = false;
@@ -419,6 +452,7 @@ export class InteractionBroker {
       reply: original ? view(original) : null,
       followUps: t.followUpIds.map((id) => log?.get(id)).filter((m): m is StoredMessage => m !== undefined).map(view),
       ...(t.modal !== undefined && { modal: t.modal }),
+      ...(t.autocomplete?.choices && { choices: t.autocomplete.choices }),
     };
     if (!acked) result.error = 'The application did not respond';
     else if (this.loading(t)) result.error = 'The deferred reply was not edited in time';

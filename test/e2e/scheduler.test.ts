@@ -1,4 +1,6 @@
 import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
@@ -112,5 +114,74 @@ describe('scheduler in the bot (sandbox)', () => {
       expect(answer.body.reply?.content, JSON.stringify(options)).toMatch(reason);
     }
     expect(bot.bot.schedules.list().map((v) => v.id)).toEqual(['cfg']);
+  });
+});
+
+describe('/schedule autocomplete and on: schedulezero (sandbox)', () => {
+  it('method and id options autocomplete from the registry and the schedules, only for those who may use them', async () => {
+    const bot = await start({ schedules: [{ id: 'daily_report', every: '1h', method: 'send_message', params: { channel_id: ticks, content: 'x' } }] });
+    const methods = await bot.invoke({ command: 'schedule', member: admin, focused: 'method', options: { add: { method: 'send_e' } } });
+    expect(methods.status, JSON.stringify(methods.body)).toBe(200);
+    expect(methods.body.response_type).toBe(8);
+    expect(methods.body.choices?.map((c) => c.value)).toEqual(['send_embed', 'send_embed_announcement']);
+    const ids = await bot.invoke({ command: 'schedule', member: admin, focused: 'id', options: { run: { id: 'daily' } } });
+    expect(ids.body.choices).toEqual([{ name: 'daily_report', value: 'daily_report' }]);
+    // Tried: a member without permission (no names leak), a focused option that was not given.
+    const refused = await bot.invoke({ command: 'schedule', member: { permissions: '0' }, focused: 'method', options: { add: { method: '' } } });
+    expect(refused.body.choices).toEqual([]);
+    const unknown = await bot.invoke({ command: 'schedule', member: admin, focused: 'params', options: { add: { method: 'x' } } });
+    expect(unknown.status).toBe(400);
+  });
+
+  it('on: schedulezero POSTs the schedule to ScheduleZero\'s /api/schedule and says what it answered', async () => {
+    const received: Record<string, unknown>[] = [];
+    let answer = { status: 201, body: {} as Record<string, unknown> };
+    const api = createServer((req, res) => {
+      let text = '';
+      req.on('data', (chunk: Buffer) => (text += chunk.toString('utf8')));
+      req.on('end', () => {
+        received.push({ url: req.url, ...(JSON.parse(text) as Record<string, unknown>) });
+        res.writeHead(answer.status, { 'content-type': 'application/json' }).end(JSON.stringify(answer.body));
+      });
+    });
+    await new Promise<void>((resolve) => api.listen(0, '127.0.0.1', resolve));
+    try {
+      const endpoint = `http://127.0.0.1:${(api.address() as AddressInfo).port}`;
+      const bot = await start({ schedulezero: { handler_id: 'discord-bot', handler_port: 0, server_address: 'tcp://127.0.0.1:9', api_endpoint: endpoint } });
+      answer = { status: 201, body: { status: 'success', job_id: 'nightly' } };
+      const ok = await bot.invoke({
+        command: 'schedule',
+        member: admin,
+        options: { add: { id: 'nightly', method: 'send_message', cron: '0 22 * * 1-5', timezone: 'Europe/Berlin', params: JSON.stringify({ channel_id: ticks, content: 'good night' }), on: 'schedulezero' } },
+      });
+      expect(ok.body.reply?.embeds[0]?.title).toBe('Scheduled on ScheduleZero: nightly');
+      expect(received).toEqual([
+        {
+          url: '/api/schedule',
+          handler_id: 'discord-bot',
+          job_method: 'send_message',
+          job_params: { channel_id: ticks, content: 'good night' },
+          trigger: { type: 'cron', minute: '0', hour: '22', day: '*', month: '*', day_of_week: 'mon-fri', timezone: 'Europe/Berlin' },
+          job_id: 'nightly',
+        },
+      ]);
+      expect(bot.bot.schedules.list(), 'not kept by the bot: ScheduleZero runs it').toEqual([]);
+      // Tried: ScheduleZero refusing (409 for a taken id); a bad method is refused before any request.
+      answer = { status: 409, body: { error: { code: 409, message: "Job ID 'nightly' already exists." } } };
+      const taken = await bot.invoke({ command: 'schedule', member: admin, options: { add: { id: 'nightly', method: 'send_message', every: '1h', params: JSON.stringify({ channel_id: ticks, content: 'x' }), on: 'schedulezero' } } });
+      expect(taken.body.reply?.content).toBe("/schedule add on ScheduleZero: ScheduleZero refused the schedule (HTTP 409): Job ID 'nightly' already exists.");
+      const bad = await bot.invoke({ command: 'schedule', member: admin, options: { add: { id: 'x', method: 'nope', every: '1h', on: 'schedulezero' } } });
+      expect(bad.body.reply?.content).toMatch(/Unknown method: nope/);
+      expect(received).toHaveLength(2);
+    } finally {
+      api.closeAllConnections();
+      await new Promise((resolve) => api.close(resolve));
+    }
+  });
+
+  it('on: schedulezero without schedulezero.api_endpoint is refused with what to set', async () => {
+    const bot = await start({});
+    const answer = await bot.invoke({ command: 'schedule', member: admin, options: { add: { id: 'x', method: 'send_message', every: '1h', on: 'schedulezero' } } });
+    expect(answer.body.reply?.content).toMatch(/needs schedulezero\.api_endpoint/);
   });
 });

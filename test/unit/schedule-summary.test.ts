@@ -46,6 +46,12 @@ describe('/schedule list: the job summary', () => {
     expect(embed.fields?.[2]?.value).toContain('**tick** · every `10s`');
   });
 
+  it('says how many runs failed, were missed or skipped since start', () => {
+    const line = scheduleLine(view('busy', { every: '1m', timezone: 'UTC' }, t('2026-12-01T10:00:00Z'), { counts: { runs: 9, failed: 2, missed: 0, skipped: 3 } }));
+    expect(line).toMatch(/ · ⚠️ 2 failed, 3 skipped since start$/);
+    expect(scheduleLine(view('calm', { every: '1m', timezone: 'UTC' }, t('2026-12-01T10:00:00Z')))).not.toContain('⚠️');
+  });
+
   it('a one-shot that ran says when; nothing scheduled says how to add one', () => {
     expect(scheduleLine(view('once', { at: '2026-01-01T00:00:00Z', timezone: 'UTC' }, null, { lastRunAt: t('2026-01-01T00:00:00Z') }))).toContain('ran <t:1767225600:f>');
     expect(scheduleSummaryEmbed([], 'Asia/Jerusalem')).toMatchObject({ title: 'Scheduled jobs (0)', description: expect.stringContaining('/schedule add'), fields: [] });

@@ -27,7 +27,9 @@ export function scheduleLine(view: ScheduleView): string {
   const { trigger, payload } = view;
   const what = trigger.kind === 'interval' ? `every ${code(trigger.expression)}` : `${code(trigger.expression)} ${trigger.timezone}`;
   const next = view.paused ? '**paused**' : view.nextRunAt !== null ? `next ${when(view.nextRunAt)}` : view.lastRunAt !== null ? `ran ${when(view.lastRunAt)}` : 'no more runs';
-  const marks = `${payload.origin === 'config' ? '' : ' · added from Discord'}${payload.sendAlert ? ' · 🔔' : ''}`;
+  const { failed, missed, skipped } = view.counts;
+  const trouble = [failed > 0 ? `${failed} failed` : '', missed > 0 ? `${missed} missed` : '', skipped > 0 ? `${skipped} skipped` : ''].filter(Boolean).join(', ');
+  const marks = `${payload.origin === 'config' ? '' : ' · added from Discord'}${payload.sendAlert ? ' · 🔔' : ''}${trouble ? ` · ⚠️ ${trouble} since start` : ''}`;
   return `${view.paused ? '⏸️ ' : ''}**${payload.id}** · ${what} · ${code(payload.method)} · ${next}${marks}`;
 }
 

@@ -10,6 +10,7 @@ import {
 } from 'discord.js';
 import { ScheduleError, type JobScheduler, type ScheduleView } from '../../jobs/scheduler/job-scheduler.ts';
 import { describeTrigger } from '../../jobs/scheduler/run-events.ts';
+import { createScheduleZeroSchedule, ScheduleZeroApiError } from '../../jobs/scheduler/schedulezero-api.ts';
 import type { ScheduleDefinition } from '../../jobs/scheduler/schedule.ts';
 import type { RunOutcome } from '../../jobs/scheduler/scheduler.ts';
 import type { TriggerSpec } from '../../jobs/scheduler/trigger.ts';
@@ -106,9 +107,47 @@ async function add(interaction: ChatInputCommandInteraction, schedules: JobSched
     createdBy: `<@${interaction.user.id}>`,
   };
   if (!/^[A-Za-z0-9_.:-]{1,64}$/.test(definition.id)) throw new ScheduleError(`id: got ${JSON.stringify(definition.id)}, expected 1-64 letters, digits, _ . : or -`);
+  if (interaction.options.getString('on') === 'schedulezero') return addOnScheduleZero(interaction, schedules, definition, deps);
   const view = schedules.add(definition);
   deps.logger.info({ ...invoker(interaction), schedule: view.id, method: definition.method, trigger: definition.trigger }, `/schedule add ${view.id} by ${interaction.user.tag}`);
   await interaction.reply({ embeds: [viewEmbed('Schedule added', view, Colors.success)] });
+}
+
+// `on: schedulezero`: the schedule is created on ScheduleZero through its REST API, which then calls this bot's job method.
+async function addOnScheduleZero(interaction: ChatInputCommandInteraction, schedules: JobScheduler, definition: ScheduleDefinition, deps: CommandDeps): Promise<void> {
+  const settings = deps.app.config.schedulezero;
+  if (!settings?.api_endpoint) throw new ScheduleError('on: schedulezero needs schedulezero.api_endpoint in the config (ScheduleZero\'s REST API, e.g. http://127.0.0.1:8888)');
+  // Checked here first: ScheduleZero would only say "not exposed by handler" for a bad method, and nothing for bad params.
+  schedules.check(definition);
+  await interaction.deferReply();
+  try {
+    const { jobId } = await createScheduleZeroSchedule({ endpoint: settings.api_endpoint, handlerId: settings.handler_id, id: definition.id, method: definition.method, params: definition.params, trigger: definition.trigger });
+    deps.logger.info({ ...invoker(interaction), schedule: jobId, method: definition.method, trigger: definition.trigger, endpoint: settings.api_endpoint }, `/schedule add ${jobId} on ScheduleZero by ${interaction.user.tag}`);
+    await interaction.editReply({
+      embeds: [
+        {
+          title: safeText(`Scheduled on ScheduleZero: ${jobId}`, 256),
+          color: Colors.success,
+          fields: [
+            { name: 'When', value: safeText(describeTriggerSpec(definition), 1024), inline: true },
+            { name: 'Job method', value: safeText(`\`${definition.method}\` on handler \`${settings.handler_id}\``, 1024), inline: true },
+            { name: 'Params', value: safeText(`\`\`\`json\n${JSON.stringify(definition.params).slice(0, 900)}\n\`\`\``, 1024) },
+          ],
+          footer: { text: `ScheduleZero at ${settings.api_endpoint} runs it and calls this bot; /schedule list shows only the bot's own schedules` },
+        },
+      ],
+    });
+  } catch (err) {
+    if (!(err instanceof ScheduleZeroApiError)) throw err;
+    deps.logger.warn({ ...invoker(interaction), schedule: definition.id, status: err.status, reason: err.message }, `/schedule add ${definition.id} on ScheduleZero failed: ${err.message}`);
+    await interaction.editReply({ content: safeText(`/schedule add on ScheduleZero: ${err.message}`, 1900) });
+  }
+}
+
+function describeTriggerSpec(definition: ScheduleDefinition): string {
+  const spec = definition.trigger;
+  if ('every' in spec) return `every ${spec.every}`;
+  return 'cron' in spec ? `cron ${spec.cron} (${spec.timezone})` : `at ${spec.at} (${spec.timezone})`;
 }
 
 /**
@@ -134,6 +173,15 @@ export const scheduleCommand: SlashCommand = {
           { type: ApplicationCommandOptionType.String, name: 'params', description: 'The method\'s params as JSON, e.g. {"channel_id": "123", "content": "Hi"}', max_length: PARAMS_MAX },
           { type: ApplicationCommandOptionType.String, name: 'timezone', description: 'IANA time zone for cron and dates (default scheduler.timezone)', max_length: 64 },
           { type: ApplicationCommandOptionType.Boolean, name: 'send_alert', description: 'Also post each run\'s outcome to scheduler.dev_channel' },
+          {
+            type: ApplicationCommandOptionType.String,
+            name: 'on',
+            description: 'Where it is scheduled: this bot (default) or ScheduleZero (needs schedulezero.api_endpoint)',
+            choices: [
+              { name: 'this bot', value: 'bot' },
+              { name: 'ScheduleZero', value: 'schedulezero' },
+            ],
+          },
         ],
       },
       { type: ApplicationCommandOptionType.Subcommand, name: 'list', description: 'The scheduled jobs, grouped by cron, date and interval, soonest first' },

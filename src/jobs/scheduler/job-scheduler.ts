@@ -124,6 +124,14 @@ export class JobScheduler {
     const existing = this.scheduler.get(definition.id);
     if (existing) throw new ScheduleError(`a schedule "${definition.id}" exists already (${existing.payload.origin === 'config' ? 'from the config file' : 'added from Discord'}); remove it first or pick another id`);
     if (this.scheduler.list().length >= MAX_SCHEDULES) throw new ScheduleError(`there are ${MAX_SCHEDULES} schedules already, the most this bot keeps; remove some first`);
+    this.check(definition);
+    const view = this.install(definition, undefined, this.clock.now(), true);
+    this.options.logger.info({ schedule: definition.id, method: definition.method, trigger: definition.trigger, by: definition.createdBy }, `schedule "${definition.id}" added`);
+    return view;
+  }
+
+  /** Throws {@link ScheduleError} when a definition's trigger, method or params cannot be used. */
+  check(definition: ScheduleDefinition): void {
     try {
       createTrigger(definition.trigger);
     } catch (err) {
@@ -132,9 +140,6 @@ export class JobScheduler {
     }
     const problem = this.options.checkMethod?.(definition.method, definition.params);
     if (problem) throw new ScheduleError(problem);
-    const view = this.install(definition, undefined, this.clock.now(), true);
-    this.options.logger.info({ schedule: definition.id, method: definition.method, trigger: definition.trigger, by: definition.createdBy }, `schedule "${definition.id}" added`);
-    return view;
   }
 
   /** Removes a schedule added from Discord (config schedules are removed from the file). */
