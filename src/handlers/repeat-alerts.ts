@@ -205,7 +205,9 @@ export class RepeatAlerts {
     series.heldSince = undefined;
     series.fresh = false;
     const spanMs = Math.max(1000, Math.ceil((series.lastAt - series.firstAt) / 1000) * 1000);
-    const embed = repeatedFailureEmbed(series.last, { count: series.count, windowMs: spanMs });
+    // A series of one failure whose first create never got an answer (restored after a crash) is
+    // still that job's first alert, not a "failing repeatedly" one.
+    const embed = series.count === 1 && series.messageId === undefined ? jobFailedEmbed(series.last) : repeatedFailureEmbed(series.last, { count: series.count, windowMs: spanMs });
     if (series.messageId === undefined) this.send(series, embed, events, receivedAt);
     else this.edit(series, series.messageId, embed, events, receivedAt);
   }

@@ -3,7 +3,9 @@ import { describe, expect, it } from 'vitest';
 import { discordExtensions } from '../../src/discord/module-context.ts';
 import { OutboxError, type DirectOptions, type Outbox, type OutboxItem, type OutboxMessage } from '../../src/discord/outbox/index.ts';
 import { createLogger } from '../../src/observability/logger.ts';
+import { AlertState } from '../../src/handlers/alert-state.ts';
 import { RepeatAlerts } from '../../src/handlers/repeat-alerts.ts';
+import { openStore } from '../../src/store/index.ts';
 import type { ZmqEvent } from '../../src/pipeline/event.ts';
 
 /** One send or edit the fake Outbox holds until the test settles it. */
@@ -94,7 +96,7 @@ function failure(job: string | undefined, error = `boom ${++seq}`): ZmqEvent {
   return { topic: 'job.failed', data, meta: { receivedAt: Date.now(), seq } };
 }
 
-function setup(options: { windowMs?: number; renotifyMs?: number; directPerChannel?: number } = {}): { alerts: RepeatAlerts; outbox: FakeOutbox; clock: { t: number } } {
+function setup(options: { windowMs?: number; renotifyMs?: number; directPerChannel?: number; state?: AlertState } = {}): { alerts: RepeatAlerts; outbox: FakeOutbox; clock: { t: number } } {
   const outbox = new FakeOutbox();
   const clock = { t: 1_000_000 };
   const alerts = new RepeatAlerts({
@@ -106,6 +108,7 @@ function setup(options: { windowMs?: number; renotifyMs?: number; directPerChann
     ...(options.directPerChannel === undefined ? {} : { directPerChannel: options.directPerChannel }),
     now: () => clock.t,
     logger: createLogger({ level: 'silent' }),
+    ...(options.state === undefined ? {} : { state: options.state }),
   });
   return { alerts, outbox, clock };
 }
@@ -292,5 +295,28 @@ describe('RepeatAlerts: one alert per failing job, edited while it keeps failing
     alerts.end('id:etl');
     alerts.failed(failure('etl'), CH, 'id:etl');
     expect(outbox.last()).toMatchObject({ kind: 'send', events: 1 });
+  });
+
+  it('a first alert whose create was still in flight at a crash is sent again after the restart as "Job failed", not as "failing repeatedly … once"', async () => {
+    const store = openStore({ path: ':memory:', baseDir: '.' });
+    try {
+      const state = new AlertState(store);
+      const before = setup({ state });
+      before.alerts.failed(failure('etl', 'boom first'), CH, 'id:etl');
+      const first = before.outbox.last();
+      expect(first.kind).toBe('send');
+      // The process dies here: the create is never answered. The next run starts on the same store.
+      await settle();
+      const after = setup({ state });
+      const resent = after.outbox.last();
+      expect(resent).toMatchObject({ kind: 'send', channelId: CH, events: 1 });
+      expect(resent.embed.title).toContain('Job failed');
+      expect(resent.embed.title).not.toContain('repeatedly');
+      expect(JSON.stringify(resent.embed)).toContain('boom first');
+      expect(failuresShown(resent.embed)).toBeUndefined();
+      await resent.resolve('m1');
+    } finally {
+      store.close();
+    }
   });
 });
