@@ -1,6 +1,7 @@
 import type { Config } from '../config/schema.ts';
 import type { Logger } from '../observability/logger.ts';
 import { SandboxServer, type SandboxAddress, type SandboxOptions } from '../sandbox/index.ts';
+import { isSnowflake } from '../shared/snowflake.ts';
 
 /**
  * The sandbox's guild and channels as the config names them: one channel per notification channel,
@@ -10,7 +11,7 @@ export function sandboxOptionsFromConfig(config: Config): Pick<SandboxOptions, '
   const channels: { id: string; name: string }[] = [];
   // Two keys naming one channel make one channel, named after the first key.
   const add = (id: unknown, name: string): void => {
-    if (typeof id === 'string' && /^\d{1,20}$/.test(id) && !channels.some((c) => c.id === id)) channels.push({ id, name });
+    if (isSnowflake(id) && !channels.some((c) => c.id === id)) channels.push({ id, name });
   };
   for (const [key, id] of Object.entries(config.notification_channels)) add(id, key.replace(/_/g, '-'));
   add(config.scheduler.dev_channel, 'scheduler-dev');
