@@ -188,6 +188,29 @@ describe('Scheduler: misfires after downtime', () => {
   });
 });
 
+describe('Scheduler: misfires while busy', () => {
+  it('a run whose timer fires later than the grace time (the event loop was blocked) is job.missed; one within it runs', async () => {
+    // Every timer fires 20 s late, as when the process is too busy to run it on time.
+    class BusyClock extends ManualClock {
+      override setTimeout(callback: () => void, ms: number): unknown {
+        return super.setTimeout(callback, ms + 20_000);
+      }
+    }
+    const clock = new BusyClock(Date.parse('2026-01-01T00:00:00Z'));
+    const outcomes: RunOutcome[] = [];
+    const scheduler = new Scheduler<string>({ clock, logger: captureLogger('info').logger, run: () => Promise.resolve('ok'), report: (_job, outcome) => outcomes.push(outcome) });
+    scheduler.add({ id: 'strict', trigger: createTrigger({ every: '1m', timezone: 'UTC' }, clock.now()), policy: { ...policy, misfireGraceMs: 15_000 }, payload: 'strict' });
+    scheduler.add({ id: 'lenient', trigger: createTrigger({ every: '1m', timezone: 'UTC' }, clock.now()), policy: { ...policy, misfireGraceMs: 30_000 }, payload: 'lenient' });
+    scheduler.start();
+    clock.advance(100_000);
+    await settle();
+    expect(outcomes.map((o) => o.kind).sort()).toEqual(['executed', 'missed']);
+    expect(outcomes.find((o) => o.kind === 'missed')).toMatchObject({ scheduledAt: Date.parse('2026-01-01T00:01:00Z'), lateMs: 20_000 });
+    expect(scheduler.get('strict')?.counts.missed).toBe(1);
+    expect(scheduler.get('lenient')?.counts.runs).toBe(1);
+  });
+});
+
 describe('Scheduler: max_instances', () => {
   it('bounds concurrent runs of one job; a run due beyond it is skipped, counted and logged', async () => {
     const release: (() => void)[] = [];
