@@ -264,6 +264,28 @@ describe('Outbox against the sandbox Discord', () => {
     await expectInvariant();
   });
 
+  it('a 403 while direct sends (a repeat series\' first alerts) are queued or sent: the fallback gets a copy of each, and each is delivered once when access returns', async () => {
+    // Without copies of direct sends, only the refused one reached the fallback: the one queued behind it and the one sent later did not.
+    const fallback = sandbox.channelId('fallback');
+    const box = makeOutbox({ probeBaseDelayMs: 200, probeMaxDelayMs: 400, fallbackChannelId: fallback });
+    await fault(alerts, 403, 1000);
+    const direct = (i: number): Promise<{ id: string }> => box.send(alerts, { embeds: [failure(i).embed] }, { topic: 'job.failed', events: 1, nonce: `direct-${i}` });
+    const sent = [direct(1), direct(2)];
+    await waitFor('the channel refused', () => box.channels()[alerts]?.state === 'refused');
+    sent.push(direct(3));
+    const copied = async (): Promise<string[]> =>
+      (await messagesIn(fallback)).flatMap((m) => m.embeds.map((e) => e.fields?.find((f) => f.name === 'Job ID')?.value ?? '')).sort();
+    await waitFor('a copy of each direct alert on the fallback', async () => (await copied()).length === 3);
+    expect(await copied()).toEqual(['`j-1`', '`j-2`', '`j-3`']);
+    expect(await messagesIn(alerts)).toEqual([]);
+    await clearFaults();
+    await Promise.all(sent);
+    expect(eventsCarried(await messagesIn(alerts))).toBe(3);
+    await waitFor('nothing pending', () => box.pending() === 0);
+    expect(await metrics.value(metrics.eventsUndeliverable)).toBe(0);
+    await expectInvariant();
+  });
+
   it('404 on a channel: held and re-probed, the error logged once naming notification_channels', async () => {
     const box = makeOutbox({ probeBaseDelayMs: 100, probeMaxDelayMs: 100 });
     await fault(ops, 404, 3);

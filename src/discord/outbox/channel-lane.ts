@@ -129,6 +129,8 @@ export class ChannelLane {
     };
     add(this.retry);
     for (const batch of this.resend) add(batch);
+    // Direct sends and edits waiting behind the one that was refused (a repeat series' first alert) are held too.
+    for (const op of this.direct.queued) add(op);
     items.push(...this.queue.fullItems);
     return items;
   }

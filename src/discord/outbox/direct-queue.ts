@@ -56,6 +56,11 @@ export class DirectQueue {
     return this.ops.shift();
   }
 
+  /** The queued ops, oldest first. */
+  get queued(): readonly DirectOp[] {
+    return this.ops;
+  }
+
   get length(): number {
     return this.ops.length;
   }

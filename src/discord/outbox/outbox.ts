@@ -396,7 +396,14 @@ export class Outbox extends EventEmitter<OutboxEvents> {
       ...(events.count > 0 ? { events } : {}),
       ...(kind === 'send' && typeof options.nonce === 'string' && options.nonce !== '' ? { nonce: options.nonce.slice(0, 25) } : {}),
     };
-    return this.lane(channelId).submit(request);
+    const lane = this.lane(channelId);
+    const submitted = lane.submit(request);
+    // Like post(): while the channel refuses the bot, an alert sent directly is copied to the fallback too.
+    const embed = prepared.embeds?.[0];
+    if (lane.unavailable?.state === 'refused' && events.count > 0 && embed) {
+      this.copyToFallback(channelId, { embed, topic: events.summary().topics[0]?.topic ?? 'alert', receivedAt: events.summary().firstAt ?? Date.now() });
+    }
+    return submitted;
   }
 
   /** The lane for a channel, or undefined (with the event counted) when nothing may be queued for it. */
