@@ -1,14 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigError, parseConfig, parseYaml } from '../../src/config/index.ts';
+import { parseConfig, parseYaml } from '../../src/config/index.ts';
+import { configProblems } from '../helpers/config-problems.ts';
 
 function problemsOf(raw: unknown): string[] {
-  try {
-    parseConfig(raw);
-  } catch (err) {
-    if (err instanceof ConfigError) return err.problems;
-    throw err;
-  }
-  throw new Error('expected a ConfigError');
+  return configProblems(() => parseConfig(raw));
 }
 
 describe('config: scheduler and schedules', () => {

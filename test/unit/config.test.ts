@@ -2,7 +2,8 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ConfigError, defaultConfigPath, describeResolved, endpointsOf, loadConfig, parseConfig } from '../../src/config/index.ts';
+import { defaultConfigPath, describeResolved, endpointsOf, loadConfig, parseConfig } from '../../src/config/index.ts';
+import { configProblems } from '../helpers/config-problems.ts';
 
 function writeConfig(text: string): string {
   const dir = mkdtempSync(join(tmpdir(), 'zmq-notify-config-'));
@@ -11,15 +12,6 @@ function writeConfig(text: string): string {
   return file;
 }
 
-function problemsOf(fn: () => unknown): string[] {
-  try {
-    fn();
-  } catch (err) {
-    if (err instanceof ConfigError) return err.problems;
-    throw err;
-  }
-  throw new Error('expected a ConfigError');
-}
 
 describe('config loading', () => {
   it('loads the Python cog file unchanged, channel IDs as exact strings', () => {
@@ -70,7 +62,7 @@ describe('config loading', () => {
   });
 
   it('names every invalid key at once, with the value and what was expected', () => {
-    const problems = problemsOf(() =>
+    const problems = configProblems(() =>
       parseConfig({
         zmq_pub_address: 'http://example',
         topics: 'job.',
@@ -101,14 +93,14 @@ describe('config loading', () => {
   });
 
   it('says what a bad severity may be', () => {
-    const [problem] = problemsOf(() => parseConfig({ filters: { min_severity: 'loud' } }));
+    const [problem] = configProblems(() => parseConfig({ filters: { min_severity: 'loud' } }));
     expect(problem).toMatch(/"debug".*"info".*"warning".*"error".*"critical"/);
   });
 
   it('reports YAML syntax errors and unreadable files as ConfigError', () => {
-    expect(problemsOf(() => loadConfig(writeConfig('topics: [job.\n')))[0]).toMatch(/not valid YAML/);
-    expect(problemsOf(() => loadConfig('/nonexistent/zmq-notify.yaml'))[0]).toMatch(/cannot read the file/);
-    expect(problemsOf(() => loadConfig(writeConfig('- just\n- a list\n')))[0]).toMatch(/expected a mapping/);
+    expect(configProblems(() => loadConfig(writeConfig('topics: [job.\n')))[0]).toMatch(/not valid YAML/);
+    expect(configProblems(() => loadConfig('/nonexistent/zmq-notify.yaml'))[0]).toMatch(/cannot read the file/);
+    expect(configProblems(() => loadConfig(writeConfig('- just\n- a list\n')))[0]).toMatch(/expected a mapping/);
   });
 
   it('reads the bot token from the variable the config names and never prints it', () => {

@@ -5,9 +5,10 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { Client } from 'discord.js';
 import { afterEach, describe, expect, it } from 'vitest';
-import { ConfigError, loadConfig, parseConfig } from '../../src/config/index.ts';
+import { loadConfig, parseConfig } from '../../src/config/index.ts';
 import { JobRegistry } from '../../src/jobs/registry.ts';
 import { SprocketManager, sprocketEntries } from '../../src/jobs/sprocket-manager.ts';
+import { configProblems } from '../helpers/config-problems.ts';
 import { captureLogger, run } from '../helpers/transport.ts';
 
 const dirs: string[] = [];
@@ -20,15 +21,6 @@ afterEach(() => {
   for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
 });
 
-function problems(fn: () => unknown): string[] {
-  try {
-    fn();
-  } catch (err) {
-    if (err instanceof ConfigError) return err.problems;
-    throw err;
-  }
-  throw new Error('expected a ConfigError');
-}
 
 describe('schedulezero: in the config', () => {
   it("reads the seed's handler file unchanged from a path relative to the config file", () => {
@@ -43,12 +35,12 @@ describe('schedulezero: in the config', () => {
   it('names the key for a missing file, a misspelt key in it, and a reply timeout ScheduleZero would not wait for', () => {
     const d = dir();
     writeFileSync(join(d, 'missing.yaml'), 'schedulezero: nowhere.yaml\n');
-    expect(problems(() => loadConfig(join(d, 'missing.yaml')))[0]).toMatch(/^schedulezero: got "nowhere.yaml", expected a readable YAML file/);
+    expect(configProblems(() => loadConfig(join(d, 'missing.yaml')))[0]).toMatch(/^schedulezero: got "nowhere.yaml", expected a readable YAML file/);
     writeFileSync(join(d, 'sz.yaml'), 'handler_id: bot\nhandler_prot: 5000\n');
     writeFileSync(join(d, 'typo.yaml'), 'schedulezero: ./sz.yaml\n');
-    expect(problems(() => loadConfig(join(d, 'typo.yaml')))).toEqual(['schedulezero.handler_prot: got 5000, expected no such key (unknown key; check its spelling)']);
-    expect(problems(() => parseConfig({ schedulezero: { handler_id: 'b', reply_timeout_ms: 12_000 } }))[0]).toMatch(/^schedulezero.reply_timeout_ms: got 12000, expected/);
-    expect(problems(() => parseConfig({ schedulezero: { handler_id: 'b', allow_ips: ['10.0.0.0/8', '::1', 'scheduler.local', '10.0.0.0/33'] } }))).toEqual([
+    expect(configProblems(() => loadConfig(join(d, 'typo.yaml')))).toEqual(['schedulezero.handler_prot: got 5000, expected no such key (unknown key; check its spelling)']);
+    expect(configProblems(() => parseConfig({ schedulezero: { handler_id: 'b', reply_timeout_ms: 12_000 } }))[0]).toMatch(/^schedulezero.reply_timeout_ms: got 12000, expected/);
+    expect(configProblems(() => parseConfig({ schedulezero: { handler_id: 'b', allow_ips: ['10.0.0.0/8', '::1', 'scheduler.local', '10.0.0.0/33'] } }))).toEqual([
       'schedulezero.allow_ips[2]: got "scheduler.local", expected an IP address or subnet such as 10.0.0.5, 10.0.0.0/8 or ::1',
       'schedulezero.allow_ips[3]: got "10.0.0.0/33", expected an IP address or subnet such as 10.0.0.5, 10.0.0.0/8 or ::1',
     ]);
@@ -69,7 +61,7 @@ describe('schedulezero: in the config', () => {
       { use: 'moderation', config: { channels: ['1234567890123456789'], roles: ['42'], delete_pace_ms: 10 } },
       { use: './custom.ts', config: {} },
     ]);
-    expect(problems(() => parseConfig({ sprockets: [{ use: 'moderation', channels: ['general'] }] }))[0]).toMatch(/^sprockets\[0\]\.channels\[0\]: got "general", expected a Discord ID/);
+    expect(configProblems(() => parseConfig({ sprockets: [{ use: 'moderation', channels: ['general'] }] }))[0]).toMatch(/^sprockets\[0\]\.channels\[0\]: got "general", expected a Discord ID/);
   });
 });
 
